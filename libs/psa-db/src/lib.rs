@@ -1,0 +1,241 @@
+//! Postgres for every module: a pool per module role, the module's schema and
+//! least-privilege role, per-schema migrations, and the tenant transaction
+//! that row-level security keys on.
+//!
+//! Every tenant-owned table carries `tenant_id`, has row-level security
+//! enabled and forced, and a policy comparing `tenant_id` with
+//! `current_setting('app.tenant_id', true)`: with no tenant set it matches
+//! nothing. Modules connect as roles that are neither superuser nor BYPASSRLS
+//! and hold only DML grants on their own schema.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Used only by `psa migrate` and test setup: may create databases, roles, schemas.
+    pub admin_url: String,
+    /// Where modules connect; the user part is replaced by the module's role.
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+    /// Passwords for the module roles, by module name. Leave empty under trust auth.
+    #[serde(default)]
+    pub role_passwords: BTreeMap<String, String>,
+}
+
+/// What the platform needs to know of one module's database side.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleDb {
+    pub module: &'static str,
+    pub schema: &'static str,
+    pub role: &'static str,
+    pub migrator: &'static Migrator,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid database url: {0}")]
+    Url(#[source] sqlx::Error),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migrating schema {schema}: {source}")]
+    Migrate {
+        schema: &'static str,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// Connects a module's pool as its own role. Connections are made lazily, so
+/// a module starts (and answers /readyz with 503) while Postgres is away.
+pub fn module_pool(cfg: &DatabaseConfig, module: &ModuleDb) -> Result<PgPool, DbError> {
+    let mut opts = PgConnectOptions::from_str(&cfg.url)
+        .map_err(DbError::Url)?
+        .username(module.role)
+        .application_name(&format!("psa-{}", module.module));
+    if let Some(pw) = cfg.role_passwords.get(module.module) {
+        opts = opts.password(pw);
+    }
+    Ok(pool_options(cfg).connect_lazy_with(opts))
+}
+
+fn pool_options(cfg: &DatabaseConfig) -> PoolOptions<Postgres> {
+    PgPoolOptions::new()
+        .max_connections(cfg.max_connections)
+        .acquire_timeout(Duration::from_millis(cfg.acquire_timeout_ms))
+        .test_before_acquire(true)
+}
+
+/// Starts a transaction scoped to one tenant: every statement in it sees and
+/// writes only that tenant's rows.
+pub async fn begin_tenant(
+    pool: &PgPool,
+    tenant_id: Uuid,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    set_tenant(&mut tx, tenant_id).await?;
+    Ok(tx)
+}
+
+/// Scopes the current transaction to a tenant (for connections not from `begin_tenant`).
+pub async fn set_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("select set_config('app.tenant_id', $1, true)")
+        .bind(tenant_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Creates the database named in `url` if it does not exist, connecting to
+/// the server's `postgres` database with the admin URL.
+pub async fn ensure_database(admin_url: &str) -> Result<(), DbError> {
+    let opts = PgConnectOptions::from_str(admin_url).map_err(DbError::Url)?;
+    let name = opts.get_database().unwrap_or("psa").to_owned();
+    let mut conn = PgConnection::connect_with(&opts.clone().database("postgres")).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        let sql: String = sqlx::query_scalar("select format('create database %I', $1::text)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
+    }
+    Ok(())
+}
+
+/// Makes a module's role and schema (idempotent) and migrates the schema.
+/// Runs as the admin connection; safe to run from several processes at once.
+pub async fn migrate_module(
+    admin: &mut PgConnection,
+    module: &ModuleDb,
+    password: Option<&str>,
+) -> Result<(), DbError> {
+    // Roles are cluster-wide: serialize their creation across processes.
+    sqlx::query("select pg_advisory_lock(hashtextextended('psa-db-setup', 0))")
+        .execute(&mut *admin)
+        .await?;
+    let result = setup_and_migrate(admin, module, password).await;
+    sqlx::query("select pg_advisory_unlock(hashtextextended('psa-db-setup', 0))")
+        .execute(&mut *admin)
+        .await?;
+    result
+}
+
+async fn setup_and_migrate(
+    admin: &mut PgConnection,
+    module: &ModuleDb,
+    password: Option<&str>,
+) -> Result<(), DbError> {
+    let role = module.role;
+    let schema = module.schema;
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_roles where rolname = $1)")
+            .bind(role)
+            .fetch_one(&mut *admin)
+            .await?;
+    if !exists {
+        exec_formatted(admin, "create role %I login", &[role]).await?;
+    }
+    // Enforced on every run, so a role altered by hand is put right.
+    exec_formatted(
+        admin,
+        "alter role %I login nosuperuser nocreatedb nocreaterole nobypassrls noreplication",
+        &[role],
+    )
+    .await?;
+    if let Some(pw) = password {
+        exec_formatted(admin, "alter role %I password %L", &[role, pw]).await?;
+    }
+    exec_formatted(admin, "create schema if not exists %I", &[schema]).await?;
+    exec_formatted(admin, "revoke all on schema %I from public", &[schema]).await?;
+    exec_formatted(admin, "grant usage on schema %I to %I", &[schema, role]).await?;
+
+    sqlx::query(AssertSqlSafe(format!(
+        "set search_path to \"{}\"",
+        schema.replace('"', "")
+    )))
+    .execute(&mut *admin)
+    .await?;
+    let migrated = module.migrator.run(&mut *admin).await;
+    sqlx::query("reset search_path")
+        .execute(&mut *admin)
+        .await?;
+    migrated.map_err(|source| DbError::Migrate { schema, source })?;
+
+    exec_formatted(
+        admin,
+        "grant select, insert, update, delete on all tables in schema %I to %I",
+        &[schema, role],
+    )
+    .await?;
+    exec_formatted(
+        admin,
+        "grant usage, select on all sequences in schema %I to %I",
+        &[schema, role],
+    )
+    .await?;
+    exec_formatted(
+        admin,
+        "revoke all on %I._sqlx_migrations from %I",
+        &[schema, role],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets a module role's password (where the server asks for passwords).
+pub async fn set_role_password(
+    admin: &mut PgConnection,
+    role: &str,
+    password: &str,
+) -> Result<(), sqlx::Error> {
+    // Concurrent ALTER ROLE on one role fails ("tuple concurrently updated"): serialize.
+    sqlx::query("select pg_advisory_lock(hashtextextended('psa-db-setup', 0))")
+        .execute(&mut *admin)
+        .await?;
+    let result = exec_formatted(admin, "alter role %I password %L", &[role, password]).await;
+    sqlx::query("select pg_advisory_unlock(hashtextextended('psa-db-setup', 0))")
+        .execute(&mut *admin)
+        .await?;
+    result
+}
+
+/// Runs DDL built by Postgres' own `format()`, so identifiers and literals are quoted by the server.
+async fn exec_formatted(
+    conn: &mut PgConnection,
+    template: &str,
+    args: &[&str],
+) -> Result<(), sqlx::Error> {
+    let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(format!(
+        "select format($1{})",
+        (0..args.len())
+            .map(|i| format!(", ${}::text", i + 2))
+            .collect::<String>()
+    )))
+    .bind(template);
+    for a in args {
+        q = q.bind(*a);
+    }
+    let sql = q.fetch_one(&mut *conn).await?;
+    sqlx::query(AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A Postgres error's constraint name, for mapping known violations to 409/422.
+pub fn constraint(err: &sqlx::Error) -> Option<&str> {
+    err.as_database_error().and_then(|e| e.constraint())
+}

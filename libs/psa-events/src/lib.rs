@@ -1,0 +1,23 @@
+//! The event backbone: CloudEvents 1.0 on one RabbitMQ topic exchange, a
+//! transactional outbox per module with a relay that publishes with
+//! publisher confirms, and consumers that record handled ids in an inbox in
+//! the same transaction as their effect (see EVENTS.md).
+
+pub mod bus;
+pub mod catalog;
+pub mod envelope;
+pub mod outbox;
+
+pub use bus::{Bus, BusConfig, PublishOutcome};
+
+/// A background task that stops when the last owner drops this (e.g. the
+/// relay of a module, owned by the module's state: it ends with the app).
+#[derive(Debug)]
+pub struct TaskGuard(pub tokio::task::JoinHandle<()>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+pub use envelope::CloudEvent;

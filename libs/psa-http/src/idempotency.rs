@@ -1,0 +1,205 @@
+//! `Idempotency-Key` on POST: the first response is stored in the same
+//! transaction as the change it reports, and a retry with the same key and
+//! the same request gets that response back without a second change. The
+//! same key with another request is 422. Keys live 24 hours, per tenant.
+//!
+//! Each module has a table of this shape in its own schema:
+//! `(tenant_id uuid, key text, request_hash text, status smallint,
+//!   headers jsonb, body jsonb, created_at timestamptz, primary key (tenant_id, key))`
+//! guarded by row-level security like every tenant table.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use crate::problem::Problem;
+
+pub const HEADER: &str = "idempotency-key";
+const MAX_KEY_LEN: usize = 255;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    key: String,
+    request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// Reads the key, fingerprinting the request it came with (method, path, body).
+    pub fn from_request(
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Option<Self>, Problem> {
+        let Some(raw) = headers.get(HEADER) else {
+            return Ok(None);
+        };
+        let key = raw
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
+            .ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
+                ))
+            })?;
+        let mut hasher = Sha256::new();
+        hasher.update(method.as_bytes());
+        hasher.update([0]);
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(serde_json::to_vec(body).unwrap_or_default());
+        Ok(Some(Self {
+            key: key.to_owned(),
+            request_hash: hex(&hasher.finalize()),
+        }))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A response as stored for replay.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: StatusCode,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
+impl IntoResponse for StoredResponse {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, axum::Json(self.body)).into_response();
+        for (k, v) in self.headers {
+            if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+                res.headers_mut().insert(k, v);
+            }
+        }
+        res
+    }
+}
+
+/// request_hash, status, headers, body
+type StoredRow = (
+    String,
+    i16,
+    sqlx::types::Json<Vec<(String, String)>>,
+    serde_json::Value,
+);
+
+pub enum Lookup {
+    /// First use of the key: go ahead, then `store`.
+    New,
+    /// Seen before with the same request: answer this.
+    Replay(Response),
+}
+
+/// Looks the key up inside the write's transaction (already scoped to the
+/// tenant). Concurrent requests with one key are serialized by an advisory
+/// lock held until the transaction ends, so exactly one of them writes.
+pub async fn lookup(
+    conn: &mut PgConnection,
+    table: &'static str,
+    key: &IdempotencyKey,
+) -> Result<Lookup, Problem> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended(current_setting('app.tenant_id', true) || ':' || $1, 0))")
+        .bind(&key.key)
+        .execute(&mut *conn)
+        .await?;
+    let sql = format!(
+        "select request_hash, status, headers, body from {table} \
+         where key = $1 and created_at > now() - interval '24 hours'"
+    );
+    let row: Option<StoredRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(&key.key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        None => Ok(Lookup::New),
+        Some((hash, _, _, _)) if hash != key.request_hash => Err(Problem::invalid_field(
+            "Idempotency-Key",
+            "this key was already used with a different request",
+        )),
+        Some((_, status, headers, body)) => {
+            let stored = StoredResponse {
+                status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
+                headers: headers.0,
+                body,
+            };
+            let mut res = stored.into_response();
+            res.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(Lookup::Replay(res))
+        }
+    }
+}
+
+/// Records the response for this key in the same transaction as the change.
+pub async fn store(
+    conn: &mut PgConnection,
+    table: &'static str,
+    key: &IdempotencyKey,
+    response: &StoredResponse,
+) -> Result<(), Problem> {
+    let sql = format!(
+        "insert into {table} (key, request_hash, status, headers, body) values ($1, $2, $3, $4, $5) \
+         on conflict (tenant_id, key) do update set request_hash = excluded.request_hash, \
+         status = excluded.status, headers = excluded.headers, body = excluded.body, created_at = now()"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(&key.key)
+        .bind(&key.request_hash)
+        .bind(response.status.as_u16() as i16)
+        .bind(sqlx::types::Json(&response.headers))
+        .bind(&response.body)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The headers a created resource answers with, in storable form.
+pub fn created_headers(location: &str, version: i64) -> Vec<(String, String)> {
+    vec![
+        (header::LOCATION.as_str().to_owned(), location.to_owned()),
+        (header::ETAG.as_str().to_owned(), format!("\"{version}\"")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(h: &str, body: serde_json::Value) -> IdempotencyKey {
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER, HeaderValue::from_str(h).unwrap());
+        IdempotencyKey::from_request(&headers, "POST", "/v1/customers", &body)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn same_request_same_fingerprint_other_body_differs() {
+        let a = key("k1", serde_json::json!({"name": "a"}));
+        assert_eq!(a, key("k1", serde_json::json!({"name": "a"})));
+        assert_ne!(
+            a.request_hash,
+            key("k1", serde_json::json!({"name": "b"})).request_hash
+        );
+    }
+
+    #[test]
+    fn empty_or_long_key_is_bad_request() {
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER, HeaderValue::from_static(""));
+        assert!(
+            IdempotencyKey::from_request(&headers, "POST", "/", &serde_json::Value::Null).is_err()
+        );
+        headers.insert(HEADER, HeaderValue::from_str(&"x".repeat(256)).unwrap());
+        assert!(
+            IdempotencyKey::from_request(&headers, "POST", "/", &serde_json::Value::Null).is_err()
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! HTTP building blocks shared by every module: problem+json errors, strict
+//! extractors, the layer stack, health/readiness/metrics, keyset pagination,
+//! JSON Merge Patch, entity tags and idempotency keys.
+
+pub mod conditional;
+pub mod context;
+pub mod extract;
+pub mod health;
+pub mod idempotency;
+pub mod layers;
+pub mod merge_patch;
+pub mod pagination;
+pub mod problem;
+
+pub use problem::{FieldError, Problem};

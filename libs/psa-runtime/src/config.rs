@@ -1,0 +1,175 @@
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use psa_authn::AuthConfig;
+use psa_db::DatabaseConfig;
+use psa_http::layers::HttpLimits;
+use psa_telemetry::TelemetryConfig;
+use serde::Deserialize;
+
+pub const DEFAULTS: &str = include_str!("../defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+impl HttpConfig {
+    pub fn limits(&self) -> HttpLimits {
+        HttpLimits {
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            body_limit_bytes: self.body_limit_bytes,
+        }
+    }
+}
+
+/// An OAuth client that signs staff in (authorization code + PKCE).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub redirect_uris: Vec<String>,
+}
+
+/// The auth module's issuer settings.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthServerConfig {
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub auth_code_ttl_secs: i64,
+    pub api_key_token_ttl_secs: i64,
+    pub key_activation_delay_secs: i64,
+    pub master_key: String,
+    pub master_key_file: PathBuf,
+    pub create_master_key: bool,
+    pub login_failures_before_delay: i32,
+    pub login_lockout_after: i32,
+    pub login_lockout_secs: i64,
+    #[serde(default)]
+    pub clients: Vec<OAuthClient>,
+}
+
+impl std::fmt::Debug for AuthServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthServerConfig")
+            .field("issuer", &self.issuer)
+            .field("master_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    Local,
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub per_minute: u32,
+    pub burst: u32,
+    pub fail_mode: FailMode,
+    pub redis_url: String,
+    pub redis_timeout_ms: u64,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub upstream_timeout_secs: u64,
+    pub api_key_cache_secs: u64,
+    pub cors_allowed_origins: Vec<String>,
+    pub audit_batch_size: usize,
+    pub audit_flush_ms: u64,
+    #[serde(default)]
+    pub upstreams: std::collections::BTreeMap<String, String>,
+    pub rate_limit: RateLimitConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    pub enabled: bool,
+    pub amqp_url: String,
+    pub prefix: String,
+    pub publish_timeout_ms: u64,
+    pub relay_batch: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformConfig {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub auth_server: AuthServerConfig,
+    pub gateway: GatewayConfig,
+    pub events: EventsConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+impl PlatformConfig {
+    /// Defaults, then the file (if any), then `PSA_…` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, psa_config::ConfigError> {
+        psa_config::load(DEFAULTS, file)
+    }
+
+    /// The platform's own token issuer URL.
+    pub fn issuer(&self) -> String {
+        if self.auth_server.issuer.is_empty() {
+            self.http.public_url.trim_end_matches('/').to_owned()
+        } else {
+            self.auth_server.issuer.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let cfg: PlatformConfig = psa_config::load(DEFAULTS, None).unwrap();
+        assert_eq!(cfg.http.body_limit_bytes, 1024 * 1024);
+        assert!(
+            !cfg.auth.dev.enabled,
+            "the dev key must be off unless configured"
+        );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn upstreams_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("PSA_GATEWAY__UPSTREAMS__CRM", "http://crm:8080");
+            let cfg = PlatformConfig::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                cfg.gateway.upstreams.get("crm").map(String::as_str),
+                Some("http://crm:8080")
+            );
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,160 @@
+//! Auth module: tenants, users, roles, MFA, service accounts, API keys, the
+//! audit trail, and the platform's own OIDC issuer (discovery, JWKS, token
+//! endpoint, sign-in page).
+
+pub mod admin;
+pub mod audit;
+pub mod error;
+pub mod login;
+pub mod mfa;
+pub mod oauth;
+pub mod perms;
+pub mod secrets;
+pub mod signing;
+pub mod state;
+pub mod tokens;
+pub mod totp;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use psa_http::health::ReadinessCheck;
+use psa_runtime::{Module, ModuleContext, Mounted, PlatformConfig};
+use sqlx::migrate::Migrator;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes as r;
+
+pub use error::AuthError;
+pub use secrets::MasterKey;
+pub use state::AuthState;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/auth");
+
+pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
+    module: "auth",
+    schema: "auth",
+    role: "psa_auth",
+    migrator: &MIGRATOR,
+};
+
+pub const PERMISSIONS: &[&str] = &[
+    "users:read",
+    "users:write",
+    "roles:read",
+    "roles:write",
+    "service_accounts:read",
+    "service_accounts:write",
+    "api_keys:read",
+    "api_keys:write",
+    "audit:read",
+];
+
+pub fn routes() -> OpenApiRouter<AuthState> {
+    use admin::*;
+    OpenApiRouter::new()
+        .routes(r!(tenants::create, tenants::list))
+        .routes(r!(tenants::get))
+        .routes(r!(tenants::current, tenants::patch_current))
+        .routes(r!(tenants::suspend))
+        .routes(r!(tenants::reactivate))
+        .routes(r!(users::create, users::list))
+        .routes(r!(users::get, users::patch))
+        .routes(r!(users::set_password))
+        .routes(r!(users::change_password))
+        .routes(r!(users::totp_enrol))
+        .routes(r!(users::totp_confirm))
+        .routes(r!(users::reset_mfa))
+        .routes(r!(roles::list, roles::create))
+        .routes(r!(roles::replace, roles::delete))
+        .routes(r!(service_accounts::create, service_accounts::list))
+        .routes(r!(service_accounts::get, service_accounts::delete))
+        .routes(r!(service_accounts::rotate))
+        .routes(r!(api_keys::create, api_keys::list))
+        .routes(r!(api_keys::get, api_keys::revoke))
+        .routes(r!(audit_events::list))
+}
+
+/// The OIDC/OAuth endpoints (standard paths, described by discovery rather than OpenAPI).
+fn oauth_routes() -> Router<AuthState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(oauth::discovery))
+        .route("/.well-known/jwks.json", get(oauth::jwks))
+        .route("/oauth/token", axum::routing::post(oauth::token))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_page).post(oauth::authorize_submit),
+        )
+}
+
+pub fn router(state: AuthState) -> Router {
+    routes()
+        .split_for_parts()
+        .0
+        .merge(oauth_routes())
+        .with_state(state)
+}
+
+pub fn openapi() -> OpenApi {
+    routes().split_for_parts().1
+}
+
+pub fn master_key(cfg: &PlatformConfig) -> Result<MasterKey, secrets::MasterKeyError> {
+    let a = &cfg.auth_server;
+    MasterKey::load(&a.master_key, &a.master_key_file, a.create_master_key)
+}
+
+pub fn build_state(ctx: &ModuleContext) -> anyhow::Result<AuthState> {
+    Ok(AuthState {
+        pool: psa_db::module_pool(&ctx.config.database, &DB)?,
+        verifier: ctx.verifier.clone(),
+        config: ctx.config.clone(),
+        master: Arc::new(master_key(&ctx.config)?),
+    })
+}
+
+/// The platform operator's tenant (made by `psa seed-demo` or `psa auth bootstrap`):
+/// the only tenant whose roles may hold `tenants:admin`.
+pub async fn ensure_platform_tenant(
+    pool: &sqlx::PgPool,
+    slug: &str,
+    name: &str,
+) -> Result<uuid::Uuid, AuthError> {
+    sqlx::query("insert into auth.tenants (id, slug, name, status, is_platform) values ($1, $2, $3, 'active', true) on conflict (slug) do nothing")
+        .bind(uuid::Uuid::now_v7())
+        .bind(slug)
+        .bind(name)
+        .execute(pool)
+        .await?;
+    let (id, is_platform): (uuid::Uuid, bool) =
+        sqlx::query_as("select id, is_platform from auth.tenants where slug = $1")
+            .bind(slug)
+            .fetch_one(pool)
+            .await?;
+    if !is_platform {
+        return Err(AuthError::Conflict(format!(
+            "tenant {slug} exists and is not the platform tenant"
+        )));
+    }
+    Ok(id)
+}
+
+pub fn module() -> Module {
+    Module {
+        name: "auth",
+        db: DB,
+        permissions: PERMISSIONS,
+        mount: |ctx| {
+            let state = build_state(ctx)?;
+            Ok(Mounted {
+                checks: vec![ReadinessCheck::postgres(
+                    "auth.postgres",
+                    state.pool.clone(),
+                )],
+                router: router(state),
+            })
+        },
+        openapi,
+    }
+}

@@ -1,0 +1,81 @@
+//! Roles to permissions, and the rule that nobody hands out what they lack.
+
+use std::collections::BTreeSet;
+
+use psa_authn::Caller;
+use psa_authn::permissions::{PLATFORM_ONLY, builtin_role, is_known};
+use sqlx::PgConnection;
+
+use crate::error::AuthError;
+
+/// The permissions a set of role names grants in the current tenant.
+pub async fn of_roles(
+    conn: &mut PgConnection,
+    roles: &[String],
+) -> Result<BTreeSet<String>, AuthError> {
+    let mut perms = BTreeSet::new();
+    let mut custom = Vec::new();
+    for r in roles {
+        match builtin_role(r) {
+            Some(p) => perms.extend(p.into_iter().map(str::to_owned)),
+            None => custom.push(r.clone()),
+        }
+    }
+    if !custom.is_empty() {
+        let rows: Vec<Vec<String>> =
+            sqlx::query_scalar("select permissions from auth.roles where name = any($1)")
+                .bind(&custom)
+                .fetch_all(conn)
+                .await?;
+        perms.extend(rows.into_iter().flatten());
+    }
+    Ok(perms)
+}
+
+/// Role names must exist in the tenant (built-in or custom).
+pub async fn check_roles_exist(conn: &mut PgConnection, roles: &[String]) -> Result<(), AuthError> {
+    for r in roles {
+        if builtin_role(r).is_some() {
+            continue;
+        }
+        let exists: bool =
+            sqlx::query_scalar("select exists(select 1 from auth.roles where name = $1)")
+                .bind(r)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !exists {
+            return Err(AuthError::invalid("roles", &format!("no role named {r}")));
+        }
+    }
+    Ok(())
+}
+
+/// Permissions must be catalogued, platform-only ones only in the platform
+/// tenant, and the caller must hold every one it hands out.
+pub fn check_grant(
+    caller: &Caller,
+    perms: &BTreeSet<String>,
+    platform_tenant: bool,
+    field: &str,
+) -> Result<(), AuthError> {
+    for p in perms {
+        if !is_known(p) {
+            return Err(AuthError::invalid(
+                field,
+                &format!("unknown permission {p}"),
+            ));
+        }
+        if PLATFORM_ONLY.contains(&p.as_str()) && !platform_tenant {
+            return Err(AuthError::invalid(
+                field,
+                &format!("{p} is for the platform operator only"),
+            ));
+        }
+        if !caller.permissions.contains(p) {
+            return Err(AuthError::Forbidden(format!(
+                "you cannot grant {p}, which you do not hold"
+            )));
+        }
+    }
+    Ok(())
+}

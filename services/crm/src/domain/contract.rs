@@ -1,0 +1,313 @@
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::validate::{Errors, decimal_str};
+use psa_http::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ContractType {
+    ManagedServices,
+    TimeAndMaterials,
+    BlockHours,
+    Project,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ContractStatus {
+    Draft,
+    Active,
+    Suspended,
+    Ended,
+}
+
+/// Response and resolution targets for one priority, in business minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTarget {
+    pub response_minutes: u32,
+    pub resolution_minutes: u32,
+}
+
+/// SLA terms per ticket priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTerms {
+    pub low: SlaTarget,
+    pub medium: SlaTarget,
+    pub high: SlaTarget,
+    pub critical: SlaTarget,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// One working window on a weekday, local time `HH:MM`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessWindow {
+    pub day: Weekday,
+    #[schema(example = "08:00")]
+    pub start: String,
+    #[schema(example = "17:00")]
+    pub end: String,
+}
+
+/// The calendar SLA clocks run on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// IANA time zone (`Europe/Berlin`).
+    pub time_zone: String,
+    pub windows: Vec<BusinessWindow>,
+}
+
+/// An agreement with a customer: what is billed and what is promised.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Contract {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub name: String,
+    #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
+    pub contract_type: ContractType,
+    pub status: ContractStatus,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub currency: String,
+    #[serde(with = "decimal_str")]
+    #[schema(value_type = Option<String>, example = "95.00")]
+    pub hourly_rate: Option<Decimal>,
+    #[serde(with = "decimal_str")]
+    #[schema(value_type = Option<String>, example = "1500.00")]
+    pub monthly_fee: Option<Decimal>,
+    #[serde(with = "decimal_str")]
+    #[schema(value_type = Option<String>, example = "20.00")]
+    pub included_hours: Option<Decimal>,
+    #[schema(value_type = Option<SlaTerms>)]
+    pub sla: Option<Json<SlaTerms>>,
+    #[schema(value_type = Option<BusinessHours>)]
+    pub business_hours: Option<Json<BusinessHours>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractInput {
+    pub customer_id: Uuid,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub contract_type: ContractType,
+    #[serde(default = "draft")]
+    pub status: ContractStatus,
+    pub start_date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<NaiveDate>,
+    /// ISO 4217 code, upper case.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "95.00")]
+    pub hourly_rate: Option<Decimal>,
+    #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "1500.00")]
+    pub monthly_fee: Option<Decimal>,
+    #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "20.00")]
+    pub included_hours: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaTerms>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+}
+
+fn draft() -> ContractStatus {
+    ContractStatus::Draft
+}
+
+fn parse_hm(s: &str) -> Option<NaiveTime> {
+    if s.len() != 5 {
+        return None;
+    }
+    NaiveTime::parse_from_str(s, "%H:%M").ok()
+}
+
+impl ContractInput {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Errors::default();
+        e.text("name", &self.name, 200);
+        if let Some(end) = self.end_date
+            && end < self.start_date
+        {
+            e.add("end_date", "must not be before start_date");
+        }
+        if !(self.currency.len() == 3 && self.currency.chars().all(|c| c.is_ascii_uppercase())) {
+            e.add("currency", "must be an ISO 4217 code such as EUR");
+        }
+        e.money("hourly_rate", self.hourly_rate);
+        e.money("monthly_fee", self.monthly_fee);
+        e.money("included_hours", self.included_hours);
+        match self.contract_type {
+            ContractType::BlockHours if self.included_hours.is_none() => {
+                e.add(
+                    "included_hours",
+                    "a block_hours contract needs included_hours",
+                );
+            }
+            ContractType::TimeAndMaterials if self.hourly_rate.is_none() => {
+                e.add(
+                    "hourly_rate",
+                    "a time_and_materials contract needs an hourly_rate",
+                );
+            }
+            ContractType::ManagedServices if self.monthly_fee.is_none() => {
+                e.add(
+                    "monthly_fee",
+                    "a managed_services contract needs a monthly_fee",
+                );
+            }
+            _ => {}
+        }
+        if let Some(sla) = &self.sla {
+            for (name, t) in [
+                ("low", sla.low),
+                ("medium", sla.medium),
+                ("high", sla.high),
+                ("critical", sla.critical),
+            ] {
+                if t.response_minutes == 0 {
+                    e.add(
+                        &format!("sla.{name}.response_minutes"),
+                        "must be at least 1",
+                    );
+                }
+                if t.resolution_minutes < t.response_minutes {
+                    e.add(
+                        &format!("sla.{name}.resolution_minutes"),
+                        "must not be less than response_minutes",
+                    );
+                }
+            }
+        }
+        if let Some(bh) = &self.business_hours {
+            if bh.time_zone.parse::<chrono_tz::Tz>().is_err() {
+                e.add(
+                    "business_hours.time_zone",
+                    "must be an IANA time zone such as Europe/Berlin",
+                );
+            }
+            if bh.windows.is_empty() {
+                e.add("business_hours.windows", "must list at least one window");
+            }
+            for (i, w) in bh.windows.iter().enumerate() {
+                match (parse_hm(&w.start), parse_hm(&w.end)) {
+                    (Some(s), Some(en)) if s < en => {}
+                    (Some(_), Some(_)) => e.add(
+                        &format!("business_hours.windows[{i}].end"),
+                        "must be after start",
+                    ),
+                    _ => e.add(
+                        &format!("business_hours.windows[{i}]"),
+                        "start and end are HH:MM",
+                    ),
+                }
+            }
+        }
+        e.finish()
+    }
+}
+
+impl From<&Contract> for ContractInput {
+    fn from(c: &Contract) -> Self {
+        Self {
+            customer_id: c.customer_id,
+            name: c.name.clone(),
+            contract_type: c.contract_type,
+            status: c.status,
+            start_date: c.start_date,
+            end_date: c.end_date,
+            currency: c.currency.clone(),
+            hourly_rate: c.hourly_rate,
+            monthly_fee: c.monthly_fee,
+            included_hours: c.included_hours,
+            sla: c.sla.as_ref().map(|s| s.0),
+            business_hours: c.business_hours.as_ref().map(|b| b.0.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(v: serde_json::Value) -> ContractInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn base() -> serde_json::Value {
+        json!({"customer_id": Uuid::now_v7(), "name": "MSA", "type": "managed_services",
+               "start_date": "2026-01-01", "currency": "EUR", "monthly_fee": "1500.00"})
+    }
+
+    #[test]
+    fn valid_contract() {
+        assert!(input(base()).validate().is_ok());
+    }
+
+    #[test]
+    fn dates_currency_and_type_rules() {
+        let mut v = base();
+        v["end_date"] = json!("2025-12-31");
+        v["currency"] = json!("eur");
+        v["type"] = json!("block_hours");
+        let fields: Vec<String> = input(v)
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["end_date", "currency", "included_hours"]);
+    }
+
+    #[test]
+    fn sla_and_business_hours_rules() {
+        let mut v = base();
+        let t = json!({"response_minutes": 60, "resolution_minutes": 30});
+        let ok = json!({"response_minutes": 15, "resolution_minutes": 240});
+        v["sla"] = json!({"low": ok, "medium": ok, "high": ok, "critical": t});
+        v["business_hours"] = json!({"time_zone": "Mars/Olympus", "windows": [{"day": "mon", "start": "17:00", "end": "08:00"}]});
+        let fields: Vec<String> = input(v)
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "sla.critical.resolution_minutes",
+                "business_hours.time_zone",
+                "business_hours.windows[0].end"
+            ]
+        );
+    }
+}

@@ -1,0 +1,74 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::validate::{Address, Errors};
+use psa_http::FieldError;
+
+/// A location of a customer (office, data centre, branch).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Site {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub name: String,
+    #[schema(value_type = Option<Address>)]
+    pub address: Option<Json<Address>>,
+    pub phone: Option<String>,
+    /// IANA time zone of the site (`Europe/Berlin`).
+    pub time_zone: Option<String>,
+    pub notes: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteInput {
+    pub customer_id: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl SiteInput {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Errors::default();
+        e.text("name", &self.name, 200);
+        if let Some(a) = &self.address {
+            a.validate("address", &mut e);
+        }
+        e.phone("phone", self.phone.as_deref());
+        if let Some(tz) = &self.time_zone
+            && tz.parse::<chrono_tz::Tz>().is_err()
+        {
+            e.add(
+                "time_zone",
+                "must be an IANA time zone such as Europe/Berlin",
+            );
+        }
+        e.opt_text("notes", self.notes.as_deref(), 10_000);
+        e.finish()
+    }
+}
+
+impl From<&Site> for SiteInput {
+    fn from(s: &Site) -> Self {
+        Self {
+            customer_id: s.customer_id,
+            name: s.name.clone(),
+            address: s.address.as_ref().map(|a| a.0.clone()),
+            phone: s.phone.clone(),
+            time_zone: s.time_zone.clone(),
+            notes: s.notes.clone(),
+        }
+    }
+}

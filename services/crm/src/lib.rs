@@ -1,0 +1,121 @@
+//! CRM module: customers, contacts, sites and contracts.
+//!
+//! Mounted by the `psa` command (alone or with every other module) or served
+//! by its own thin binary `psa-crm`. The router carries no cross-cutting
+//! layers; whoever serves it applies them once.
+
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod repo;
+pub mod resource;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use psa_authn::Verifier;
+use psa_db::{DatabaseConfig, DbError, ModuleDb};
+use psa_http::health::ReadinessCheck;
+use psa_runtime::{Module, Mounted};
+use sqlx::migrate::Migrator;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes as r;
+
+pub use state::CrmState;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/crm");
+
+/// The CRM's schema, role and migrations.
+pub const DB: ModuleDb = ModuleDb {
+    module: "crm",
+    schema: "crm",
+    role: "psa_crm",
+    migrator: &MIGRATOR,
+};
+
+/// The CRM's permissions, for the auth module's catalogue.
+pub const PERMISSIONS: &[&str] = &[
+    "customers:read",
+    "customers:write",
+    "contracts:read",
+    "contracts:write",
+];
+
+/// Every CRM route with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<CrmState> {
+    use routes::*;
+    OpenApiRouter::new()
+        .routes(r!(list_customers, create_customer))
+        .routes(r!(get_customer, patch_customer, delete_customer))
+        .routes(r!(customer_contacts))
+        .routes(r!(customer_sites))
+        .routes(r!(customer_contracts))
+        .routes(r!(list_contacts, create_contact))
+        .routes(r!(get_contact, patch_contact, delete_contact))
+        .routes(r!(list_sites, create_site))
+        .routes(r!(get_site, patch_site, delete_site))
+        .routes(r!(list_contracts, create_contract))
+        .routes(r!(get_contract, patch_contract, delete_contract))
+}
+
+pub fn router(state: CrmState) -> Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+pub fn openapi() -> OpenApi {
+    routes().split_for_parts().1
+}
+
+pub fn build_state(db: &DatabaseConfig, verifier: Arc<Verifier>) -> Result<CrmState, DbError> {
+    Ok(CrmState {
+        pool: psa_db::module_pool(db, &DB)?,
+        verifier,
+        relay: None,
+    })
+}
+
+/// The relay that publishes the CRM's outbox.
+pub fn relay(
+    pool: sqlx::PgPool,
+    bus: Arc<psa_events::Bus>,
+    batch: i64,
+) -> psa_events::outbox::Relay {
+    psa_events::outbox::Relay {
+        pool,
+        schema: "crm",
+        source: "psa/crm".into(),
+        bus,
+        batch,
+        crash_after_ack: Default::default(),
+    }
+}
+
+/// The CRM as the platform runs it.
+pub fn module() -> Module {
+    Module {
+        name: "crm",
+        db: DB,
+        permissions: PERMISSIONS,
+        mount: |ctx| {
+            let mut state = build_state(&ctx.config.database, ctx.verifier.clone())?;
+            let ev = &ctx.config.events;
+            if ev.enabled {
+                let bus = Arc::new(psa_events::Bus::new(psa_events::BusConfig {
+                    url: ev.amqp_url.clone(),
+                    prefix: ev.prefix.clone(),
+                    timeout: std::time::Duration::from_millis(ev.publish_timeout_ms),
+                }));
+                let task = tokio::spawn(relay(state.pool.clone(), bus, ev.relay_batch).run());
+                state.relay = Some(Arc::new(psa_events::TaskGuard(task)));
+            }
+            Ok(Mounted {
+                checks: vec![ReadinessCheck::postgres("crm.postgres", state.pool.clone())],
+                router: router(state),
+            })
+        },
+        openapi,
+    }
+}

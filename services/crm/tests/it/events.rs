@@ -1,0 +1,374 @@
+//! The event backbone with the CRM as publisher: outbox atomicity, relay
+//! through a broker outage, unroutable events, the crash window, poison
+//! messages, and the CloudEvents shape. Real RabbitMQ, per-test prefixes.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use lapin::options::{BasicAckOptions, BasicGetOptions};
+use psa_events::outbox::{Consumer, Relay, RelayError};
+use psa_events::{Bus, BusConfig, CloudEvent};
+use psa_testkit::{FaultProxy, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{ALL, Client};
+
+fn bus(app: &TestApp, url: &str) -> Arc<Bus> {
+    Arc::new(Bus::new(BusConfig {
+        url: url.to_owned(),
+        prefix: app.config.events.prefix.clone(),
+        timeout: Duration::from_secs(2),
+    }))
+}
+
+const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+async fn app_with_events(url: Option<String>) -> TestApp {
+    TestApp::spawn_with(&[psa_crm::module()], move |cfg| {
+        cfg.events.enabled = true;
+        cfg.events.publish_timeout_ms = 1000;
+        if let Some(u) = url {
+            cfg.events.amqp_url = u;
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Takes every message now in `queue` (basic.get), acking each.
+async fn drain(bus: &Bus, queue: &str) -> Vec<(Option<String>, CloudEvent)> {
+    let ch = bus.channel().await.unwrap();
+    let mut out = Vec::new();
+    while let Some(m) = ch
+        .basic_get(queue.into(), BasicGetOptions::default())
+        .await
+        .unwrap()
+    {
+        let id = m
+            .delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|s| s.to_string());
+        let event: CloudEvent = serde_json::from_slice(&m.delivery.data).expect("a CloudEvent");
+        m.delivery.ack(BasicAckOptions::default()).await.unwrap();
+        out.push((id, event));
+    }
+    out
+}
+
+/// Drains until `want` messages arrived or the deadline passes.
+async fn collect(
+    bus: &Bus,
+    queue: &str,
+    want: usize,
+    within: Duration,
+) -> Vec<(Option<String>, CloudEvent)> {
+    let deadline = Instant::now() + within;
+    let mut all = Vec::new();
+    while all.len() < want && Instant::now() < deadline {
+        all.extend(drain(bus, queue).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    all
+}
+
+#[tokio::test]
+async fn committed_changes_publish_once_and_failed_ones_not_at_all() {
+    let app = app_with_events(None).await;
+    let bus = bus(&app, AMQP);
+    let queue = bus
+        .declare_queue("test.customers", &["customer.*"], 3)
+        .await
+        .unwrap();
+    let c = Client::new(&app, ALL);
+    let cust = c
+        .create(
+            "/v1/customers",
+            json!({"name": "Evented", "customer_number": "E-1"}),
+        )
+        .await;
+    let dup = c
+        .post(
+            "/v1/customers",
+            &json!({"name": "Dup", "customer_number": "E-1"}),
+        )
+        .await;
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    let rows: i64 = sqlx::query_scalar("select count(*) from crm.outbox")
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "the failed request left no outbox row");
+
+    let got = collect(&bus, &queue, 1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    let (message_id, event) = &got[0];
+    assert_eq!(
+        message_id.as_deref(),
+        Some(event.id.to_string().as_str()),
+        "message_id is the event id"
+    );
+    assert_eq!(event.event_type, "customer.created");
+    assert_eq!(event.source, "psa/crm");
+    assert_eq!(event.specversion, "1.0");
+    assert_eq!(event.tenantid, c.tenant);
+    assert_eq!(event.subject, cust["id"].as_str().unwrap());
+    assert_eq!(
+        event.data["name"], "Evented",
+        "data is the resource as GET returns it"
+    );
+    let stray = collect(&bus, &queue, 1, Duration::from_millis(500)).await;
+    assert!(stray.is_empty(), "exactly one message");
+}
+
+#[tokio::test]
+async fn a_broker_outage_delays_events_and_loses_none() {
+    let amqp: SocketAddr = "127.0.0.1:5672".parse().unwrap();
+    let proxy = FaultProxy::start(amqp).await.unwrap();
+    let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    let app = app_with_events(Some(url)).await;
+    let direct = bus(&app, AMQP);
+    let queue = direct
+        .declare_queue("test.outage", &["customer.created"], 3)
+        .await
+        .unwrap();
+    let c = Client::new(&app, ALL);
+    proxy.set_down(true);
+    for i in 0..200 {
+        let res = c
+            .post("/v1/customers", &json!({"name": format!("offline-{i}")}))
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "writes succeed while the broker is away"
+        );
+    }
+    proxy.set_down(false);
+    let got = collect(&direct, &queue, 200, Duration::from_secs(30)).await;
+    let ids: BTreeSet<Uuid> = got.iter().map(|(_, e)| e.id).collect();
+    assert_eq!(ids.len(), 200, "every event arrived, no restart needed");
+}
+
+async fn pending(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from crm.outbox where sent_at is null")
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn unroutable_events_stay_pending_until_bound() {
+    let app = app_with_events(None).await;
+    let bus = bus(&app, AMQP);
+    let c = Client::new(&app, ALL);
+    c.customer("Nobody listens").await;
+    // The relay tries, finds no binding, counts it, and keeps the row.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("psa_outbox_unroutable_total") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay never reported the unroutable event"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pending(&app).await, 1, "kept pending, not dropped");
+    let (attempts, deferred): (i32, bool) = sqlx::query_as(
+        "select attempts, next_attempt_at > now() - interval '1 minute' from crm.outbox",
+    )
+    .fetch_one(&app.db.admin)
+    .await
+    .unwrap();
+    assert!(
+        attempts >= 1 && deferred,
+        "retried later with a delay, not in a hot loop"
+    );
+
+    let queue = bus
+        .declare_queue("test.late", &["customer.#"], 3)
+        .await
+        .unwrap();
+    let got = collect(&bus, &queue, 1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "delivered once bound");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pending(&app).await > 0 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Where a consumer records handled events and its effects (a test schema).
+async fn test_consumer_tables(app: &TestApp) {
+    for sql in [
+        "create schema evtest",
+        "create table evtest.inbox (tenant_id uuid not null default nullif(current_setting('app.tenant_id', true), '')::uuid,
+            event_id uuid not null, type text not null, primary key (tenant_id, event_id))",
+        "create table evtest.effects (tenant_id uuid not null default nullif(current_setting('app.tenant_id', true), '')::uuid,
+            subject text not null)",
+    ] {
+        sqlx::query(sql).execute(&app.db.admin).await.unwrap();
+    }
+}
+
+fn record_effect() -> psa_events::outbox::Handler {
+    Arc::new(|event: CloudEvent, conn| {
+        async move {
+            if event.subject == "poison" {
+                return Err("this message can never be handled".to_owned());
+            }
+            sqlx::query("insert into evtest.effects (subject) values ($1)")
+                .bind(&event.subject)
+                .execute(conn)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
+    })
+}
+
+/// A relay that dies after the broker's ack but before marking the row sent
+/// publishes again; the consumer's inbox makes the effect happen once.
+#[tokio::test]
+async fn the_crash_window_republishes_and_the_inbox_applies_once() {
+    let app = TestApp::spawn(&[psa_crm::module()]).await.unwrap();
+    test_consumer_tables(&app).await;
+    let bus = bus(&app, AMQP);
+    let queue = bus
+        .declare_queue("test.crash", &["customer.*"], 5)
+        .await
+        .unwrap();
+    let c = Client::new(&app, ALL);
+    c.customer("Crash window").await;
+
+    let relay: Relay = psa_crm::relay(
+        app.db.module_pool(&psa_crm::module()).unwrap(),
+        bus.clone(),
+        10,
+    );
+    relay.crash_after_ack.store(true, Ordering::SeqCst);
+    assert!(matches!(relay.run_once().await, Err(RelayError::Crashed)));
+    assert_eq!(pending(&app).await, 1, "not marked: the crash came first");
+    relay.crash_after_ack.store(false, Ordering::SeqCst);
+    assert_eq!(relay.run_once().await.unwrap().sent, 1);
+    assert_eq!(pending(&app).await, 0);
+
+    let got = collect(&bus, &queue, 2, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 2, "published twice");
+    assert_eq!(got[0].1.id, got[1].1.id, "the same event both times");
+    let consumer = Consumer {
+        bus: bus.clone(),
+        pool: app.db.admin.clone(),
+        schema: "evtest",
+        queue: queue.clone(),
+        handler: record_effect(),
+    };
+    for (_, event) in got {
+        consumer.handle(event).await.unwrap();
+    }
+    let effects: i64 = sqlx::query_scalar("select count(*) from evtest.effects")
+        .fetch_one(&app.db.admin)
+        .await
+        .unwrap();
+    assert_eq!(effects, 1, "applied once");
+}
+
+/// A message that always fails goes to the dead-letter queue after the
+/// delivery limit; the others keep flowing.
+#[tokio::test]
+async fn poison_messages_end_in_the_dead_letter_queue() {
+    let app = TestApp::spawn(&[psa_crm::module()]).await.unwrap();
+    test_consumer_tables(&app).await;
+    let bus = bus(&app, AMQP);
+    let queue = bus
+        .declare_queue("test.poison", &["test.#"], 2)
+        .await
+        .unwrap();
+    let tenant = Uuid::now_v7();
+    let event = |subject: &str| {
+        CloudEvent::new(
+            Uuid::now_v7(),
+            "psa/test",
+            "test.thing",
+            chrono::Utc::now(),
+            subject,
+            tenant,
+            json!({}),
+        )
+    };
+    for subject in ["good-1", "poison", "good-2"] {
+        bus.publish(&event(subject)).await.unwrap();
+    }
+    let consumer = Consumer {
+        bus: bus.clone(),
+        pool: app.db.admin.clone(),
+        schema: "evtest",
+        queue,
+        handler: record_effect(),
+    };
+    let worker = tokio::spawn(async move { consumer.run().await });
+
+    let dlq = bus.dead_letter_exchange();
+    let dead = collect(&bus, &dlq, 1, Duration::from_secs(20)).await;
+    worker.abort();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].1.subject, "poison");
+    let subjects: Vec<String> =
+        sqlx::query_scalar("select subject from evtest.effects order by subject")
+            .fetch_all(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(
+        subjects,
+        ["good-1", "good-2"],
+        "the other messages were handled"
+    );
+}
+
+/// Two relays over one outbox never publish a row twice (SKIP LOCKED claims).
+#[tokio::test]
+async fn concurrent_relays_publish_each_row_once() {
+    let app = TestApp::spawn(&[psa_crm::module()]).await.unwrap();
+    let bus = bus(&app, AMQP);
+    let queue = bus
+        .declare_queue("test.relays", &["customer.*"], 3)
+        .await
+        .unwrap();
+    let c = Client::new(&app, ALL);
+    for i in 0..60 {
+        c.customer(&format!("r{i}")).await;
+    }
+    let pool = app.db.module_pool(&psa_crm::module()).unwrap();
+    let (a, b) = (
+        psa_crm::relay(pool.clone(), bus.clone(), 7),
+        psa_crm::relay(pool, bus.clone(), 7),
+    );
+    while pending(&app).await > 0 {
+        let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
+        ra.unwrap();
+        rb.unwrap();
+    }
+    let got = collect(&bus, &queue, 60, Duration::from_secs(10)).await;
+    let extra = collect(&bus, &queue, 1, Duration::from_millis(300)).await;
+    let ids: BTreeSet<Uuid> = got.iter().map(|(_, e)| e.id).collect();
+    assert_eq!((got.len() + extra.len(), ids.len()), (60, 60));
+}

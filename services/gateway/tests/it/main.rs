@@ -1,0 +1,65 @@
+//! Gateway integration tests: the gateway in front of the auth and CRM
+//! modules (in-process or over HTTP), real Postgres and Redis.
+
+mod edge;
+mod ratelimit;
+mod upstreams;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use psa_runtime::PlatformConfig;
+use psa_testkit::TestApp;
+use uuid::Uuid;
+
+pub fn db_modules() -> Vec<psa_runtime::Module> {
+    vec![psa_gateway::module(), psa_auth::module(), psa_crm::module()]
+}
+
+pub async fn gateway(adjust: impl FnOnce(&mut PlatformConfig)) -> TestApp {
+    TestApp::spawn_custom(&db_modules(), adjust, |cfg, verifier| {
+        psa_gateway::app(cfg, &[psa_auth::module(), psa_crm::module()], verifier)
+    })
+    .await
+    .expect("gateway starts")
+}
+
+/// A tenant the auth module knows (API keys need an active tenant).
+pub async fn tenant(app: &TestApp) -> Uuid {
+    let id = Uuid::now_v7();
+    sqlx::query("insert into auth.tenants (id, slug, name, status) values ($1, $2, 'T', 'active')")
+        .bind(id)
+        .bind(format!("t{}", &id.simple().to_string()[20..]))
+        .execute(&app.db.admin)
+        .await
+        .unwrap();
+    id
+}
+
+/// An upstream that only counts what reaches it.
+pub struct CountingUpstream {
+    pub url: String,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl CountingUpstream {
+    pub async fn start() -> Self {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            let h = h.clone();
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                axum::Json(serde_json::json!({"data": [], "next_cursor": null}))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, hits }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,206 @@
+//! The `psa` command end to end, as README's first command uses it: migrate a
+//! fresh database, seed the demo, serve, and call the API with the printed token.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use uuid::Uuid;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn psa(env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_psa"));
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+#[tokio::test]
+async fn migrate_seed_serve_and_use_the_printed_token() {
+    let db = format!("psa_cli_{}", Uuid::new_v4().simple());
+    let admin = psa_testkit::admin_url();
+    let server_url = admin.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap();
+    let dir = std::env::temp_dir().join(&db);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env: Vec<(String, String)> = vec![
+        (
+            "PSA_DATABASE__ADMIN_URL".into(),
+            format!("{server_url}/{db}"),
+        ),
+        (
+            "PSA_DATABASE__URL".into(),
+            format!("postgres://127.0.0.1:5432/{db}"),
+        ),
+        ("PSA_AUTH__DEV__ENABLED".into(), "true".into()),
+        (
+            "PSA_AUTH__DEV__KEY_FILE".into(),
+            dir.join("key.der").display().to_string(),
+        ),
+        ("PSA_HTTP__BIND".into(), format!("127.0.0.1:{port}")),
+        (
+            "PSA_HTTP__PUBLIC_URL".into(),
+            format!("http://127.0.0.1:{port}"),
+        ),
+        (
+            "PSA_AUTH_SERVER__MASTER_KEY_FILE".into(),
+            dir.join("master.key").display().to_string(),
+        ),
+        ("PSA_AUTH_SERVER__CREATE_MASTER_KEY".into(), "true".into()),
+        ("PSA_TELEMETRY__LOG_FORMAT".into(), "json".into()),
+    ];
+
+    let out = psa(&env).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Migrating again is a no-op.
+    assert!(psa(&env).arg("migrate").output().unwrap().status.success());
+
+    let seed = psa(&env).arg("seed-demo").output().unwrap();
+    assert!(
+        seed.status.success(),
+        "seed: {}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    let stdout = String::from_utf8(seed.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().to_owned();
+    let client_line = stdout
+        .lines()
+        .find(|l| l.starts_with("Infexio service account:"))
+        .unwrap();
+    let words: Vec<&str> = client_line.split_whitespace().collect();
+    let (_client_id, _client_secret) = (words[4].to_owned(), words[6].to_owned());
+    // Seeding twice creates nothing new.
+    assert!(
+        psa(&env)
+            .arg("seed-demo")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+
+    let mut child = psa(&env)
+        .args(["serve", "all"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let server = Server(child);
+    // Wait for the "serving" log line: the listener is bound before it is written.
+    let mut lines = BufReader::new(stderr).lines();
+    let serving = lines
+        .by_ref()
+        .take(200)
+        .map_while(Result::ok)
+        .any(|l| l.contains("\"serving\""));
+    assert!(serving, "the server announced itself");
+    // Keep draining its log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let http = reqwest::Client::new();
+    let res = http
+        .get(format!("http://127.0.0.1:{port}/v1/customers"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers().contains_key("ratelimit-policy"),
+        "serve all is fronted by the gateway"
+    );
+    let body: serde_json::Value = res.json().await.unwrap();
+    let names: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.len(),
+        3,
+        "three demo customers, seeded once: {names:?}"
+    );
+    let tickets: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{port}/v1/tickets"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tickets = tickets["data"].as_array().unwrap();
+    assert_eq!(
+        tickets.len(),
+        6,
+        "two demo tickets per customer, seeded once"
+    );
+    assert!(
+        tickets.iter().all(|t| t["response_due_at"].is_string()),
+        "with SLA due times from the contracts"
+    );
+
+    let dev = psa(&env)
+        .args([
+            "dev-token",
+            "--tenant",
+            &Uuid::now_v7().to_string(),
+            "--permissions",
+            "customers:read",
+            "--ttl",
+            "5m",
+        ])
+        .output()
+        .unwrap();
+    let other_tenant = String::from_utf8(dev.stdout).unwrap().trim().to_owned();
+    let empty: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{port}/v1/customers"))
+        .bearer_auth(&other_tenant)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        empty["data"].as_array().unwrap().is_empty(),
+        "another tenant sees none of the demo"
+    );
+
+    drop(server);
+    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {db} with (force)"
+    )))
+    .execute(&mut admin_conn)
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_wrong_config_key_fails_at_start_naming_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_psa"))
+        .arg("migrate")
+        .env("PSA_DATABASE__MAX_CONECTIONS", "5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_conections"), "{err}");
+}

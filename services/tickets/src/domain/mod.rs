@@ -1,0 +1,4 @@
+//! Ticket types and rules. No SQL, no HTTP.
+
+pub mod sla;
+pub mod ticket;
