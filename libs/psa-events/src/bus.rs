@@ -19,6 +19,10 @@ pub struct BusConfig {
     /// Prefix for exchange and queue names (tests isolate by it).
     pub prefix: String,
     pub timeout: Duration,
+    /// When set, queues unused this long are deleted by the broker
+    /// (`x-expires`) and exchanges are auto-delete: for throw-away
+    /// environments such as tests, never for production topology.
+    pub queue_expiry: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +108,7 @@ impl Bus {
     async fn declare_topology(&self, ch: &Channel) -> Result<(), BusError> {
         let durable = ExchangeDeclareOptions {
             durable: true,
+            auto_delete: self.cfg.queue_expiry.is_some(),
             ..Default::default()
         };
         self.bounded(ch.exchange_declare(
@@ -124,7 +129,7 @@ impl Bus {
         self.bounded(ch.queue_declare(
             dlq.clone().into(),
             QueueDeclareOptions::durable(),
-            quorum_args(None, None),
+            self.quorum_args(None, None),
         ))
         .await?;
         self.bounded(ch.queue_bind(
@@ -148,7 +153,7 @@ impl Bus {
     ) -> Result<String, BusError> {
         let ch = self.channel().await?;
         let queue = self.queue_name(name);
-        let args = quorum_args(Some(delivery_limit), Some(&self.dead_letter_exchange()));
+        let args = self.quorum_args(Some(delivery_limit), Some(&self.dead_letter_exchange()));
         self.bounded(ch.queue_declare(queue.clone().into(), QueueDeclareOptions::durable(), args))
             .await?;
         for p in patterns {
@@ -212,8 +217,19 @@ impl Bus {
     }
 }
 
-/// Arguments of a quorum queue; delivery limit and dead-lettering are set
-/// explicitly so RabbitMQ 3.x and 4.x behave alike.
+impl Bus {
+    /// Arguments of a quorum queue; delivery limit and dead-lettering are set
+    /// explicitly so RabbitMQ 3.x and 4.x behave alike.
+    fn quorum_args(&self, delivery_limit: Option<u32>, dlx: Option<&str>) -> FieldTable {
+        let mut args = quorum_args(delivery_limit, dlx);
+        if let Some(expiry) = self.cfg.queue_expiry {
+            let ms = i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX).max(1);
+            args.insert("x-expires".into(), AMQPValue::LongLongInt(ms));
+        }
+        args
+    }
+}
+
 fn quorum_args(delivery_limit: Option<u32>, dlx: Option<&str>) -> FieldTable {
     let mut args = FieldTable::default();
     args.insert(

@@ -109,6 +109,23 @@ pub struct EventsConfig {
     pub prefix: String,
     pub publish_timeout_ms: u64,
     pub relay_batch: i64,
+    /// Queues unused this long are deleted by the broker and exchanges go
+    /// with their last binding; 0 keeps the topology (production). Tests set
+    /// it so that their per-test topology does not pile up in the broker.
+    pub queue_expires_ms: u64,
+}
+
+impl EventsConfig {
+    /// The bus settings these events settings describe.
+    pub fn bus(&self) -> psa_events::BusConfig {
+        psa_events::BusConfig {
+            url: self.amqp_url.clone(),
+            prefix: self.prefix.clone(),
+            timeout: std::time::Duration::from_millis(self.publish_timeout_ms),
+            queue_expiry: (self.queue_expires_ms > 0)
+                .then(|| std::time::Duration::from_millis(self.queue_expires_ms)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

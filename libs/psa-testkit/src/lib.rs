@@ -226,6 +226,8 @@ impl TestApp {
         // Relays publish only where a test turns events on (with its own prefix).
         config.events.enabled = false;
         config.events.prefix = format!("psa.test.{}.", Uuid::new_v4().simple());
+        // Per-test queues and exchanges vanish by themselves once unused.
+        config.events.queue_expires_ms = 300_000;
         config.gateway.rate_limit.key_prefix = format!("psa:test:{}:", Uuid::new_v4().simple());
         config
             .auth_server

@@ -103,11 +103,7 @@ pub fn module() -> Module {
             let mut state = build_state(&ctx.config.database, ctx.verifier.clone())?;
             let ev = &ctx.config.events;
             if ev.enabled {
-                let bus = Arc::new(psa_events::Bus::new(psa_events::BusConfig {
-                    url: ev.amqp_url.clone(),
-                    prefix: ev.prefix.clone(),
-                    timeout: std::time::Duration::from_millis(ev.publish_timeout_ms),
-                }));
+                let bus = Arc::new(psa_events::Bus::new(ev.bus()));
                 let task = tokio::spawn(relay(state.pool.clone(), bus, ev.relay_batch).run());
                 state.relay = Some(Arc::new(psa_events::TaskGuard(task)));
             }

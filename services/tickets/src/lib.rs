@@ -13,7 +13,7 @@ use axum::Router;
 use futures::FutureExt;
 use psa_authn::{HasVerifier, Verifier};
 use psa_events::outbox::{Consumer, Relay};
-use psa_events::{Bus, BusConfig, TaskGuard};
+use psa_events::{Bus, TaskGuard};
 use psa_http::health::ReadinessCheck;
 use psa_runtime::{Module, Mounted};
 use sqlx::PgPool;
@@ -96,11 +96,7 @@ pub fn module() -> Module {
             })));
             let ev = &ctx.config.events;
             if ev.enabled {
-                let bus = Arc::new(Bus::new(BusConfig {
-                    url: ev.amqp_url.clone(),
-                    prefix: ev.prefix.clone(),
-                    timeout: Duration::from_millis(ev.publish_timeout_ms),
-                }));
+                let bus = Arc::new(Bus::new(ev.bus()));
                 let relay = Relay {
                     pool: pool.clone(),
                     schema: "tickets",

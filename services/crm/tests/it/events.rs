@@ -22,8 +22,8 @@ use crate::{ALL, Client};
 fn bus(app: &TestApp, url: &str) -> Arc<Bus> {
     Arc::new(Bus::new(BusConfig {
         url: url.to_owned(),
-        prefix: app.config.events.prefix.clone(),
-        timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(5),
+        ..app.config.events.bus()
     }))
 }
 

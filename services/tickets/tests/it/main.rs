@@ -352,11 +352,12 @@ async fn sla_breaches_are_reported_once_each() {
     );
 }
 
-fn bus(prefix: &str) -> Bus {
+/// A bus straight to RabbitMQ with the app's prefix and throw-away topology.
+fn bus(app: &TestApp) -> Bus {
     Bus::new(BusConfig {
         url: AMQP.into(),
-        prefix: prefix.into(),
-        timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(5),
+        ..app.config.events.bus()
     })
 }
 
@@ -379,7 +380,7 @@ async fn crm_events_feed_tickets_which_survive_crm_going_away() {
     .await
     .unwrap();
     // The projection queue exists before CRM publishes (a fresh broker topology).
-    bus(&prefix)
+    bus(&tickets)
         .declare_queue(
             psa_tickets::PROJECTION_QUEUE,
             &["customer.*", "contract.*"],
@@ -457,7 +458,7 @@ async fn two_hundred_tickets_through_a_broker_outage() {
     })
     .await
     .unwrap();
-    let direct = bus(&app.config.events.prefix);
+    let direct = bus(&app);
     let queue = direct
         .declare_queue("test.tickets", &["ticket.created"], 5)
         .await
@@ -581,7 +582,7 @@ async fn a_consumer_cannot_write_another_tenant_s_rows() {
         })
     });
     let consumer = psa_events::outbox::Consumer {
-        bus: std::sync::Arc::new(bus("unused.")),
+        bus: std::sync::Arc::new(bus(&app)),
         pool: pool.clone(),
         schema: "tickets",
         queue: "unused".into(),
