@@ -1,0 +1,253 @@
+//! The platform as production runs it, for end-to-end tests: every module is
+//! its own HTTP server (own listener, router and workers), the gateway sits
+//! in front of them over HTTP, events go through the real RabbitMQ, and
+//! callers use real tokens from the auth module (client credentials).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use psa_events::{Bus, BusConfig};
+use psa_runtime::{Module, PlatformConfig};
+use psa_testkit::TestApp;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// How a module is made (its crate's `module()`).
+pub type ModuleFn = fn() -> Module;
+
+/// The modules behind the gateway, each served by its own server.
+pub const MODULES: &[(&str, ModuleFn)] = &[
+    ("auth", psa_auth::module),
+    ("crm", psa_crm::module),
+    ("tickets", psa_tickets::module),
+];
+
+/// RabbitMQ as the tests reach it directly (not through any fault proxy).
+pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+struct Server {
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+pub struct Platform {
+    /// The gateway: `gw.url(..)` is the platform's one front door.
+    pub gw: TestApp,
+    addrs: HashMap<&'static str, SocketAddr>,
+    servers: Mutex<HashMap<&'static str, Server>>,
+}
+
+impl Platform {
+    /// Starts every module and the gateway; `adjust` changes the shared
+    /// configuration first (events are on, with the test's own prefix).
+    pub async fn start(adjust: impl FnOnce(&mut PlatformConfig)) -> Self {
+        let mut listeners = HashMap::new();
+        let mut addrs = HashMap::new();
+        for (name, _) in MODULES {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a port");
+            addrs.insert(*name, l.local_addr().expect("its address"));
+            listeners.insert(*name, l);
+        }
+        let mut db_modules = vec![psa_gateway::module()];
+        db_modules.extend(MODULES.iter().map(|(_, m)| m()));
+        let upstreams = addrs.clone();
+        let gw = TestApp::spawn_custom(
+            &db_modules,
+            move |cfg| {
+                cfg.events.enabled = true;
+                for (name, addr) in &upstreams {
+                    cfg.gateway
+                        .upstreams
+                        .insert((*name).to_owned(), format!("http://{addr}"));
+                }
+                adjust(cfg);
+            },
+            |cfg, verifier| psa_gateway::app(cfg, &[], verifier),
+        )
+        .await
+        .expect("the gateway starts");
+        let platform = Self {
+            gw,
+            addrs,
+            servers: Mutex::new(HashMap::new()),
+        };
+        for (name, listener) in listeners {
+            platform.serve(name, listener);
+        }
+        platform
+    }
+
+    fn serve(&self, name: &'static str, listener: tokio::net::TcpListener) {
+        let module = MODULES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| m())
+            .expect("a known module");
+        let cfg = &self.gw.config;
+        let verifier =
+            psa_runtime::serve::verifier_with(cfg, Some(&self.gw.key)).expect("a verifier");
+        let router = psa_runtime::serve::app(cfg, &[module], verifier).expect("the module mounts");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        self.servers
+            .lock()
+            .expect("not poisoned")
+            .insert(name, Server { shutdown: tx, task });
+    }
+
+    /// Stops a module as a process stop would: no new connections, open ones
+    /// closed once their requests are done, its workers gone.
+    pub async fn stop(&self, name: &str) {
+        let server = self
+            .servers
+            .lock()
+            .expect("not poisoned")
+            .remove(name)
+            .expect("a running module");
+        let _ = server.shutdown.send(());
+        server.task.await.expect("the server ends");
+    }
+
+    /// Starts a stopped module again on its old address.
+    pub async fn restart(&self, name: &'static str) {
+        let listener = tokio::net::TcpListener::bind(self.addrs[name])
+            .await
+            .expect("its old port");
+        self.serve(name, listener);
+    }
+
+    /// A bus straight to RabbitMQ with this platform's prefix.
+    pub fn bus(&self) -> Bus {
+        Bus::new(BusConfig {
+            url: AMQP.into(),
+            timeout: Duration::from_secs(5),
+            ..self.gw.config.events.bus()
+        })
+    }
+
+    /// A new active tenant with an admin (test issuer token, all of the
+    /// built-in admin role's permissions).
+    pub async fn tenant(&self) -> Tenant<'_> {
+        let id = Uuid::now_v7();
+        let slug = format!("t{}", &id.simple().to_string()[20..]);
+        sqlx::query(
+            "insert into auth.tenants (id, slug, name, status) values ($1, $2, $3, 'active')",
+        )
+        .bind(id)
+        .bind(&slug)
+        .bind(format!("Tenant {slug}"))
+        .execute(&self.gw.db.admin)
+        .await
+        .expect("a tenant row");
+        let perms = psa_authn::permissions::builtin_role("admin").expect("the admin role");
+        Tenant {
+            id,
+            admin: Caller {
+                platform: self,
+                token: self.gw.token(id, &perms),
+            },
+        }
+    }
+}
+
+pub struct Tenant<'a> {
+    pub id: Uuid,
+    /// The tenant's admin, for set-up (service accounts, audit log).
+    pub admin: Caller<'a>,
+}
+
+impl<'a> Tenant<'a> {
+    /// A service account with `permissions`, signed in the real way: client
+    /// credentials at `/oauth/token` through the gateway.
+    pub async fn service_account(&self, permissions: &[&str]) -> Caller<'a> {
+        let (s, _, sa) = self
+            .admin
+            .send(
+                Method::POST,
+                "/v1/service-accounts",
+                Some(json!({"name": "e2e", "permissions": permissions})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{sa}");
+        let p = self.admin.platform;
+        let res =
+            p.gw.http
+                .post(p.gw.url("/oauth/token"))
+                .basic_auth(
+                    sa["client_id"].as_str().expect("a client id"),
+                    sa["client_secret"].as_str(),
+                )
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .expect("the token endpoint answers");
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.expect("a token response");
+        Caller {
+            platform: p,
+            token: body["access_token"]
+                .as_str()
+                .expect("an access token")
+                .to_owned(),
+        }
+    }
+}
+
+/// Someone calling the platform through the gateway with a bearer token.
+pub struct Caller<'a> {
+    pub platform: &'a Platform,
+    pub token: String,
+}
+
+impl Caller<'_> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, HeaderMap, Value) {
+        let gw = &self.platform.gw;
+        let mut req = gw
+            .http
+            .request(method, gw.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("the gateway answers");
+        let (status, headers) = (res.status(), res.headers().clone());
+        (status, headers, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (s, _, v) = self.send(Method::GET, path, None).await;
+        (s, v)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, _, v) = self.send(Method::POST, path, Some(body)).await;
+        (s, v)
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, _, v) = self.send(Method::PATCH, path, Some(body)).await;
+        (s, v)
+    }
+}
