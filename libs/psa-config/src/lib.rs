@@ -15,7 +15,12 @@ pub struct ConfigError(String);
 /// Loads `T` from the layers described above. `T` should be
 /// `#[serde(deny_unknown_fields)]` all the way down, so typos fail.
 pub fn load<T: DeserializeOwned>(defaults: &str, file: Option<&Path>) -> Result<T, ConfigError> {
-    load_from(defaults, file, Env::prefixed("PSA_").split("__"))
+    // `PSA_CONFIG` names the file (read by the binaries); it is no key.
+    load_from(
+        defaults,
+        file,
+        Env::prefixed("PSA_").ignore(&["config"]).split("__"),
+    )
 }
 
 fn load_from<T: DeserializeOwned>(
@@ -88,6 +93,19 @@ mod tests {
             let cfg: Cfg = load(DEFAULTS, None).map_err(|e| e.to_string())?;
             assert_eq!(cfg.database.max_connections, 9);
             assert_eq!(cfg.database.url, "postgres://localhost/psa");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_config_file_variable_is_not_a_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("psa.toml", "[database]\nmax_connections = 7\n")?;
+            jail.set_env("PSA_CONFIG", "psa.toml");
+            let cfg: Cfg =
+                load(DEFAULTS, Some(Path::new("psa.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.database.max_connections, 7);
             Ok(())
         });
     }
