@@ -145,17 +145,7 @@ impl Platform {
     /// A new active tenant with an admin (test issuer token, all of the
     /// built-in admin role's permissions).
     pub async fn tenant(&self) -> Tenant<'_> {
-        let id = Uuid::now_v7();
-        let slug = format!("t{}", &id.simple().to_string()[20..]);
-        sqlx::query(
-            "insert into auth.tenants (id, slug, name, status) values ($1, $2, $3, 'active')",
-        )
-        .bind(id)
-        .bind(&slug)
-        .bind(format!("Tenant {slug}"))
-        .execute(&self.gw.db.admin)
-        .await
-        .expect("a tenant row");
+        let (id, _) = self.gw.auth_tenant().await.expect("a tenant");
         let perms = psa_authn::permissions::builtin_role("admin").expect("the admin role");
         Tenant {
             id,

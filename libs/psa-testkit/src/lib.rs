@@ -263,6 +263,23 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// A new active tenant as the auth module keeps them (for what needs the
+    /// tenant to exist there: API keys, service accounts, users): its id and
+    /// slug (company ID).
+    pub async fn auth_tenant(&self) -> anyhow::Result<(Uuid, String)> {
+        let id = Uuid::now_v7();
+        let slug = format!("t{}", &id.simple().to_string()[20..]);
+        sqlx::query(
+            "insert into auth.tenants (id, slug, name, status) values ($1, $2, $3, 'active')",
+        )
+        .bind(id)
+        .bind(&slug)
+        .bind(format!("Tenant {slug}"))
+        .execute(&self.db.admin)
+        .await?;
+        Ok((id, slug))
+    }
+
     /// A valid access token for the tenant with exactly these permissions.
     pub fn token(&self, tenant: Uuid, permissions: &[&str]) -> String {
         self.key

@@ -36,17 +36,7 @@ impl<'a> Tenant<'a> {
     }
 
     pub async fn with_perms(app: &'a TestApp, perms: &[&str]) -> Self {
-        let id = Uuid::now_v7();
-        let slug = format!("t{}", &id.simple().to_string()[20..]);
-        sqlx::query(
-            "insert into auth.tenants (id, slug, name, status) values ($1, $2, $3, 'active')",
-        )
-        .bind(id)
-        .bind(&slug)
-        .bind(format!("Tenant {slug}"))
-        .execute(&app.db.admin)
-        .await
-        .unwrap();
+        let (id, slug) = app.auth_tenant().await.unwrap();
         Self {
             app,
             id,

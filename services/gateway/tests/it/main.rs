@@ -26,14 +26,7 @@ pub async fn gateway(adjust: impl FnOnce(&mut PlatformConfig)) -> TestApp {
 
 /// A tenant the auth module knows (API keys need an active tenant).
 pub async fn tenant(app: &TestApp) -> Uuid {
-    let id = Uuid::now_v7();
-    sqlx::query("insert into auth.tenants (id, slug, name, status) values ($1, $2, 'T', 'active')")
-        .bind(id)
-        .bind(format!("t{}", &id.simple().to_string()[20..]))
-        .execute(&app.db.admin)
-        .await
-        .unwrap();
-    id
+    app.auth_tenant().await.unwrap().0
 }
 
 /// An upstream that only counts what reaches it.
