@@ -57,14 +57,26 @@ ensure_redis() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# True when the broker answers the AMQP 0-9-1 protocol header within 5 s
+# (an open port alone is not enough: a wedged node accepts TCP and then
+# never speaks).
+amqp_answers() {
+  PORT="${1:-5672}" timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf "AMQP\0\0\011\001" >&3 && head -c 1 <&3 >/dev/null' 2>/dev/null
+}
+
 ensure_rabbitmq() {
-  if port_open 5672; then return; fi
+  if port_open 5672; then
+    amqp_answers && return
+    say "RabbitMQ accepts connections but does not answer: restarting it"
+    as_root timeout 60 rabbitmqctl stop >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do port_open 5672 || break; sleep 0.5; done
+  fi
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   say "starting RabbitMQ"
   as_root rabbitmq-server -detached || true
   # It takes 10-15 s to accept connections.
   for _ in $(seq 1 120); do
-    port_open 5672 && return
+    port_open 5672 && amqp_answers && return
     sleep 0.5
   done
   die "RabbitMQ did not come up on 127.0.0.1:5672"
