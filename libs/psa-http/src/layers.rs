@@ -67,12 +67,14 @@ pub fn apply(router: Router, limits: &HttpLimits) -> Router {
                         .get(&REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("");
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
                         method = %req.method(),
                         path = %req.uri().path(),
                         request_id = %request_id,
-                    )
+                    );
+                    psa_telemetry::continue_trace(&span, req.headers());
+                    span
                 }),
         )
         .layer(middleware::from_fn(request_context))

@@ -115,6 +115,7 @@ impl Upstream {
                 };
                 *req.uri_mut() = uri;
                 req.headers_mut().remove(header::HOST);
+                psa_telemetry::inject_trace(&tracing::Span::current(), req.headers_mut());
                 match tokio::time::timeout(timeout, client.request(req)).await {
                     Ok(Ok(res)) => res.map(Body::new),
                     Ok(Err(e)) => {
