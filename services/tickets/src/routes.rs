@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::TicketsState;
-use crate::domain::ticket::{NewTicket, Priority, Status, Ticket, TicketPatch, check_title};
+use crate::domain::ticket::{NewTicket, Priority, Status, Ticket, TicketPatch};
 use crate::service::{self, due_times, emit};
 
 const IDEMPOTENCY: &str = "tickets.idempotency_keys";
@@ -55,7 +55,7 @@ pub async fn create_ticket(
     caller.require("tickets:write")?;
     let key = IdempotencyKey::from_request(&headers, "POST", "/v1/tickets", &body)?;
     let input: NewTicket = from_value(body)?;
-    check_title(&input.title).map_err(|e| Problem::validation(vec![e]))?;
+    input.validate().map_err(Problem::validation)?;
     let mut tx = psa_db::begin_tenant(&state.pool, caller.tenant()?).await?;
     if let Some(k) = &key
         && let Lookup::Replay(res) = idempotency::lookup(&mut tx, IDEMPOTENCY, k).await?
@@ -250,7 +250,7 @@ pub async fn patch_ticket(
         serde_json::to_value(TicketPatch::from(&current)).map_err(|e| Problem::internal(&e))?;
     merge_patch::apply(&mut merged, &patch);
     let next: TicketPatch = from_value(merged)?;
-    check_title(&next.title).map_err(|e| Problem::validation(vec![e]))?;
+    next.validate().map_err(Problem::validation)?;
     if !current.status.can_become(next.status) {
         let allowed: Vec<&str> = current
             .status
@@ -339,8 +339,8 @@ pub struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
     pub author: String,
-    /// `internal` or `public`; the first public one is the first response.
-    pub visibility: String,
+    /// The first public comment is the ticket's first response.
+    pub visibility: Visibility,
     pub body: String,
     pub created_at: DateTime<Utc>,
 }
@@ -348,13 +348,23 @@ pub struct Comment {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
+    #[schema(max_length = 100000, pattern = "\\S")]
     pub body: String,
     #[serde(default = "internal")]
-    pub visibility: String,
+    pub visibility: Visibility,
 }
 
-fn internal() -> String {
-    "internal".into()
+/// Who sees a comment: staff only, or the customer too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Visibility {
+    Internal,
+    Public,
+}
+
+fn internal() -> Visibility {
+    Visibility::Internal
 }
 
 #[utoipa::path(post, path = "/v1/tickets/{id}/comments", tag = "tickets", params(("id" = Uuid, Path)), request_body = NewComment,
@@ -366,10 +376,7 @@ pub async fn add_comment(
     Json(body): Json<NewComment>,
 ) -> Result<Response, Problem> {
     caller.require("tickets:write")?;
-    if body.visibility != "internal" && body.visibility != "public" {
-        return Err(Problem::invalid_field("visibility", "internal or public"));
-    }
-    if body.body.trim().is_empty() || body.body.len() > 100_000 {
+    if body.body.trim().is_empty() || body.body.chars().count() > 100_000 {
         return Err(Problem::invalid_field("body", "1 to 100000 characters"));
     }
     let mut tx = psa_db::begin_tenant(&state.pool, caller.tenant()?).await?;
@@ -380,12 +387,12 @@ pub async fn add_comment(
     .bind(Uuid::now_v7())
     .bind(id)
     .bind(&caller.subject)
-    .bind(&body.visibility)
+    .bind(body.visibility)
     .bind(body.body.trim())
     .fetch_one(&mut *tx)
     .await?;
     let mut ticket = ticket;
-    if body.visibility == "public" && ticket.first_response_at.is_none() {
+    if body.visibility == Visibility::Public && ticket.first_response_at.is_none() {
         ticket = sqlx::query_as(
             "update tickets.tickets set first_response_at = $2, version = version + 1, updated_at = now() where id = $1 returning *",
         )
@@ -450,23 +457,46 @@ pub struct TimeEntry {
 #[serde(deny_unknown_fields)]
 pub struct TimeEntryInput {
     pub started_at: DateTime<Utc>,
+    #[schema(minimum = 1, maximum = 1440)]
     pub minutes: i32,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     #[serde(default = "yes")]
     pub billable: bool,
+    #[schema(max_length = 100, pattern = "\\S")]
     pub work_type: Option<String>,
+}
+
+impl TimeEntryInput {
+    fn validate(&self) -> Result<(), Problem> {
+        let mut errors = Vec::new();
+        if !(1..=1440).contains(&self.minutes) {
+            errors.push(FieldError::new("minutes", "1 to 1440"));
+        }
+        if self
+            .description
+            .as_deref()
+            .is_some_and(|d| d.chars().count() > 10_000)
+        {
+            errors.push(FieldError::new("description", "at most 10000 characters"));
+        }
+        if self
+            .work_type
+            .as_deref()
+            .is_some_and(|w| w.trim().is_empty() || w.chars().count() > 100)
+        {
+            errors.push(FieldError::new("work_type", "1-100 characters"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(errors))
+        }
+    }
 }
 
 fn yes() -> bool {
     true
-}
-
-fn check_minutes(m: i32) -> Result<(), Problem> {
-    if (1..=1440).contains(&m) {
-        Ok(())
-    } else {
-        Err(Problem::invalid_field("minutes", "1 to 1440"))
-    }
 }
 
 #[utoipa::path(post, path = "/v1/tickets/{id}/time-entries", tag = "time", params(("id" = Uuid, Path)), request_body = TimeEntryInput,
@@ -478,7 +508,7 @@ pub async fn log_time(
     Json(body): Json<TimeEntryInput>,
 ) -> Result<Response, Problem> {
     caller.require("time:write")?;
-    check_minutes(body.minutes)?;
+    body.validate()?;
     let mut tx = psa_db::begin_tenant(&state.pool, caller.tenant()?).await?;
     fetch(&mut tx, id, false).await?;
     let entry: TimeEntry = sqlx::query_as(
@@ -622,7 +652,7 @@ pub async fn patch_time(
     .map_err(|e| Problem::internal(&e))?;
     merge_patch::apply(&mut merged, &patch);
     let next: TimeEntryInput = from_value(merged)?;
-    check_minutes(next.minutes)?;
+    next.validate()?;
     let updated: TimeEntry = sqlx::query_as(
         "update tickets.time_entries set started_at = $2, minutes = $3, description = $4, billable = $5, work_type = $6,
            version = version + 1, updated_at = now() where id = $1 returning *",

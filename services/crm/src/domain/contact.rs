@@ -26,12 +26,16 @@ pub struct Contact {
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub customer_id: Uuid,
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 40, pattern = "^[0-9 +()./x-]+$")]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 100, pattern = "\\S")]
     pub title: Option<String>,
     #[serde(default)]
     pub is_primary: bool,

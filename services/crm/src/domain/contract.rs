@@ -113,6 +113,7 @@ pub struct Contract {
 #[serde(deny_unknown_fields)]
 pub struct ContractInput {
     pub customer_id: Uuid,
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     #[serde(rename = "type")]
     pub contract_type: ContractType,
@@ -122,16 +123,16 @@ pub struct ContractInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
     /// ISO 4217 code, upper case.
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "95.00")]
+    #[schema(value_type = Option<String>, example = "95.00", pattern = "^[0-9]{1,12}(\\.[0-9]{1,2})?$")]
     pub hourly_rate: Option<Decimal>,
     #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "1500.00")]
+    #[schema(value_type = Option<String>, example = "1500.00", pattern = "^[0-9]{1,12}(\\.[0-9]{1,2})?$")]
     pub monthly_fee: Option<Decimal>,
     #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "20.00")]
+    #[schema(value_type = Option<String>, example = "20.00", pattern = "^[0-9]{1,12}(\\.[0-9]{1,2})?$")]
     pub included_hours: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaTerms>,

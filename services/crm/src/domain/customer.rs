@@ -41,20 +41,26 @@ pub struct Customer {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 50, pattern = "^[A-Za-z0-9_./-]+$")]
     pub customer_number: Option<String>,
     #[serde(default = "active")]
     pub status: CustomerStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 40, pattern = "^[0-9 +()./x-]+$")]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri", max_length = 2000)]
     pub website: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000, pattern = "\\S")]
     pub notes: Option<String>,
     #[serde(default)]
     pub external_ids: ExternalIds,

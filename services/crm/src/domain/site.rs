@@ -28,14 +28,19 @@ pub struct Site {
 #[serde(deny_unknown_fields)]
 pub struct SiteInput {
     pub customer_id: Uuid,
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 40, pattern = "^[0-9 +()./x-]+$")]
     pub phone: Option<String>,
+    /// An IANA time zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Europe/Berlin")]
     pub time_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000, pattern = "\\S")]
     pub notes: Option<String>,
 }
 

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use psa_http::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -108,7 +109,9 @@ pub struct Ticket {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicket {
+    #[schema(max_length = 300, pattern = "\\S")]
     pub title: String,
+    #[schema(max_length = 100000)]
     pub description: Option<String>,
     #[serde(rename = "type", default = "incident")]
     pub ticket_type: TicketType,
@@ -117,10 +120,26 @@ pub struct NewTicket {
     pub customer_id: Uuid,
     pub contact_id: Option<Uuid>,
     pub asset_id: Option<Uuid>,
+    #[schema(max_length = 100, pattern = "\\S")]
     pub queue: Option<String>,
+    #[schema(max_length = 200, pattern = "\\S")]
     pub assignee_id: Option<String>,
+    /// At most 50 distinct tags of 1-50 characters.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub tags: Vec<String>,
+}
+
+impl NewTicket {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        validate_fields(
+            &self.title,
+            self.description.as_deref(),
+            self.queue.as_deref(),
+            self.assignee_id.as_deref(),
+            &self.tags,
+        )
+    }
 }
 
 fn incident() -> TicketType {
@@ -134,17 +153,34 @@ fn medium() -> Priority {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
+    #[schema(max_length = 300, pattern = "\\S")]
     pub title: String,
+    #[schema(max_length = 100000)]
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub ticket_type: TicketType,
     pub priority: Priority,
     pub status: Status,
+    #[schema(max_length = 100, pattern = "\\S")]
     pub queue: Option<String>,
+    #[schema(max_length = 200, pattern = "\\S")]
     pub assignee_id: Option<String>,
     pub contact_id: Option<Uuid>,
     pub asset_id: Option<Uuid>,
+    #[schema(max_items = 50)]
     pub tags: Vec<String>,
+}
+
+impl TicketPatch {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        validate_fields(
+            &self.title,
+            self.description.as_deref(),
+            self.queue.as_deref(),
+            self.assignee_id.as_deref(),
+            &self.tags,
+        )
+    }
 }
 
 impl From<&Ticket> for TicketPatch {
@@ -164,17 +200,80 @@ impl From<&Ticket> for TicketPatch {
     }
 }
 
-pub fn check_title(title: &str) -> Result<(), psa_http::FieldError> {
-    if title.trim().is_empty() || title.chars().count() > 300 {
-        Err(psa_http::FieldError::new("title", "1-300 characters"))
-    } else {
+/// Whether `value` has text (not only white space) and at most `max` characters.
+fn text_ok(value: &str, max: usize) -> bool {
+    !value.trim().is_empty() && value.chars().count() <= max
+}
+
+/// The field checks of a ticket, every bad field reported at once.
+fn validate_fields(
+    title: &str,
+    description: Option<&str>,
+    queue: Option<&str>,
+    assignee_id: Option<&str>,
+    tags: &[String],
+) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !text_ok(title, 300) {
+        errors.push(FieldError::new("title", "1-300 characters"));
+    }
+    if description.is_some_and(|d| d.chars().count() > 100_000) {
+        errors.push(FieldError::new("description", "at most 100000 characters"));
+    }
+    if queue.is_some_and(|q| !text_ok(q, 100)) {
+        errors.push(FieldError::new("queue", "1-100 characters"));
+    }
+    if assignee_id.is_some_and(|a| !text_ok(a, 200)) {
+        errors.push(FieldError::new("assignee_id", "1-200 characters"));
+    }
+    let distinct: std::collections::BTreeSet<&str> = tags.iter().map(String::as_str).collect();
+    if tags.len() > 50 || distinct.len() != tags.len() || !tags.iter().all(|t| text_ok(t, 50)) {
+        errors.push(FieldError::new(
+            "tags",
+            "at most 50 distinct tags of 1-50 characters",
+        ));
+    }
+    if errors.is_empty() {
         Ok(())
+    } else {
+        Err(errors)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn new_ticket(body: serde_json::Value) -> NewTicket {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let customer = Uuid::now_v7();
+        let ok = new_ticket(
+            serde_json::json!({"title": "Printer", "customer_id": customer, "tags": ["a", "b"]}),
+        );
+        assert!(ok.validate().is_ok());
+        let bad = new_ticket(serde_json::json!({
+            "title": "  ", "customer_id": customer, "description": "x".repeat(100_001),
+            "queue": "", "assignee_id": " ", "tags": ["a", "a"],
+        }));
+        let fields: Vec<String> = bad
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["title", "description", "queue", "assignee_id", "tags"]
+        );
+        let many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+        let too_many =
+            new_ticket(serde_json::json!({"title": "x", "customer_id": customer, "tags": many}));
+        assert!(too_many.validate().is_err());
+    }
 
     #[test]
     fn workflow() {

@@ -613,3 +613,78 @@ async fn a_consumer_cannot_write_another_tenant_s_rows() {
         "nothing written, not even the inbox record"
     );
 }
+
+/// Bad fields are 422 with every field named, on create, patch, comments
+/// and time entries; nothing is written.
+#[tokio::test]
+async fn invalid_fields_are_named_and_nothing_is_written() {
+    let app = TestApp::spawn(&[psa_tickets::module()]).await.unwrap();
+    let tenant = Uuid::now_v7();
+    let customer = project(&app, tenant, false).await;
+    let c = C {
+        app: &app,
+        token: app.token(tenant, PERMS),
+    };
+    let fields = |p: &Value| -> Vec<String> {
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (s, p) = c
+        .send(
+            reqwest::Method::POST,
+            "/v1/tickets",
+            Some(
+                json!({"title": " ", "customer_id": customer, "queue": "", "tags": ["vip", "vip"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&p), ["title", "queue", "tags"]);
+    let (_, list) = c.send(reqwest::Method::GET, "/v1/tickets", None).await;
+    assert!(
+        list["data"].as_array().unwrap().is_empty(),
+        "nothing written"
+    );
+
+    let (s, t) = c
+        .send(
+            reqwest::Method::POST,
+            "/v1/tickets",
+            Some(json!({"title": "Valid", "customer_id": customer})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let path = format!("/v1/tickets/{}", t["id"].as_str().unwrap());
+    let (s, p) = c
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"assignee_id": "", "tags": (0..51).map(|i| format!("t{i}")).collect::<Vec<_>>()})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&p), ["assignee_id", "tags"]);
+    let (s, _) = c
+        .send(
+            reqwest::Method::POST,
+            &format!("{path}/comments"),
+            Some(json!({"body": "hello", "visibility": "secret"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, p) = c
+        .send(
+            reqwest::Method::POST,
+            &format!("{path}/time-entries"),
+            Some(json!({"started_at": "2026-11-23T09:00:00Z", "minutes": 0, "work_type": " "})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&p), ["minutes", "work_type"]);
+    let (_, now) = c.send(reqwest::Method::GET, &path, None).await;
+    assert_eq!(now["version"], t["version"], "the ticket is unchanged");
+}
