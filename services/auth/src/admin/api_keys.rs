@@ -42,10 +42,12 @@ const COLUMNS: &str = "id, name, permissions, created_by, rate_limit_per_minute,
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     pub permissions: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
     /// Requests per minute for this key at the gateway; the platform default when absent.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub rate_limit_per_minute: Option<i32>,
 }
 

@@ -32,7 +32,9 @@ pub struct Role {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub name: String,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     pub permissions: Vec<String>,
 }
@@ -90,6 +92,13 @@ async fn validate(state: &AuthState, caller: &Caller, input: &RoleInput) -> Resu
             "name",
             "1-64 characters of A-Z, a-z, 0-9, _ and -",
         ));
+    }
+    if input
+        .description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > 1000)
+    {
+        return Err(AuthError::invalid("description", "at most 1000 characters"));
     }
     if builtin_role(name).is_some() {
         return Err(AuthError::Conflict(format!("{name} is a built-in role")));

@@ -40,6 +40,7 @@ const COLUMNS: &str = "id, name, client_id, permissions, status, version, create
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewServiceAccount {
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     pub permissions: Vec<String>,
 }
@@ -48,6 +49,7 @@ pub struct NewServiceAccount {
 #[serde(deny_unknown_fields)]
 pub struct Rotate {
     /// How long the previous secret keeps working (default 24 h, at most 30 days).
+    #[schema(minimum = 0, maximum = 2592000)]
     pub overlap_secs: Option<i64>,
 }
 

@@ -40,7 +40,10 @@ pub struct Tenant {
 pub struct NewTenant {
     /// Optional fixed id (imports); generated otherwise.
     pub id: Option<Uuid>,
+    /// The company ID staff type when they sign in.
+    #[schema(min_length = 2, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*$")]
     pub slug: String,
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     #[serde(default)]
     pub mfa_required: bool,
@@ -49,6 +52,7 @@ pub struct NewTenant {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
     pub mfa_required: Option<bool>,
 }

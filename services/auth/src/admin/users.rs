@@ -41,18 +41,24 @@ const COLUMNS: &str =
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: String,
     #[serde(default)]
     pub roles: Vec<String>,
     /// Optional initial password (12 to 256 characters).
+    #[schema(min_length = 12, max_length = 256)]
     pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
+    /// `active` or `suspended`.
+    #[schema(pattern = "^(active|suspended)$")]
     pub status: Option<String>,
     pub roles: Option<Vec<String>>,
 }
@@ -60,6 +66,7 @@ pub struct UserPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -67,6 +74,7 @@ pub struct SetPassword {
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current_password: String,
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 

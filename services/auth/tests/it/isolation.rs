@@ -141,6 +141,14 @@ async fn nobody_grants_what_they_do_not_hold() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, p) = admin
+        .post(
+            "/v1/roles",
+            json!({"name": "wordy", "description": "x".repeat(1001), "permissions": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["errors"][0]["field"], "description");
     let (s, _) = admin
         .post(
             "/v1/users",
