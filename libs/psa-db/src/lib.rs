@@ -239,3 +239,46 @@ async fn exec_formatted(
 pub fn constraint(err: &sqlx::Error) -> Option<&str> {
     err.as_database_error().and_then(|e| e.constraint())
 }
+
+/// A background task that stops when the last owner drops this (e.g. the
+/// relay of a module, owned by the module's state: it ends with the app).
+#[derive(Debug)]
+pub struct TaskGuard(pub tokio::task::JoinHandle<()>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One housekeeping round of a module's schema: `<schema>.housekeeping()`
+/// deletes rows past their use across tenants (expired idempotency keys,
+/// long-published outbox rows, …); returns what it deleted, per table.
+pub async fn housekeeping_once(
+    pool: &PgPool,
+    schema: &'static str,
+) -> Result<serde_json::Value, sqlx::Error> {
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "select to_jsonb(h) from {schema}.housekeeping() h"
+    )))
+    .fetch_one(pool)
+    .await
+}
+
+/// How often modules run their housekeeping.
+pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// Runs [`housekeeping_once`] now and then every `every`, for as long as the
+/// returned guard lives. Failures (the database away) are logged and retried
+/// at the next round.
+pub fn housekeeping(pool: PgPool, schema: &'static str, every: Duration) -> TaskGuard {
+    TaskGuard(tokio::spawn(async move {
+        loop {
+            match housekeeping_once(&pool, schema).await {
+                Ok(deleted) => tracing::debug!(schema, %deleted, "housekeeping done"),
+                Err(e) => tracing::warn!(schema, error = %e, "housekeeping failed; retried later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }))
+}

@@ -10,14 +10,5 @@ pub mod outbox;
 
 pub use bus::{Bus, BusConfig, PublishOutcome};
 
-/// A background task that stops when the last owner drops this (e.g. the
-/// relay of a module, owned by the module's state: it ends with the app).
-#[derive(Debug)]
-pub struct TaskGuard(pub tokio::task::JoinHandle<()>);
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 pub use envelope::CloudEvent;
+pub use psa_db::TaskGuard;

@@ -147,12 +147,17 @@ pub fn module() -> Module {
         permissions: PERMISSIONS,
         mount: |ctx| {
             let state = build_state(ctx)?;
+            let housekeeping = std::sync::Arc::new(psa_db::housekeeping(
+                state.pool.clone(),
+                "auth",
+                psa_db::HOUSEKEEPING_EVERY,
+            ));
             Ok(Mounted {
                 checks: vec![ReadinessCheck::postgres(
                     "auth.postgres",
                     state.pool.clone(),
                 )],
-                router: router(state),
+                router: router(state).layer(axum::Extension(housekeeping)),
             })
         },
         openapi,

@@ -264,3 +264,30 @@ async fn api_keys_exchange_for_tokens_within_their_creator_s_permissions() {
         "a key cannot carry more than its creator holds"
     );
 }
+
+/// Housekeeping drops authorization codes and refresh tokens a day after
+/// they expired; live ones stay.
+#[tokio::test]
+async fn housekeeping_drops_long_expired_codes_and_refresh_tokens() {
+    let app = crate::app().await;
+    for (code, expires) in [("gone", "-2 days"), ("live", "1 minute")] {
+        sqlx::query(
+            "insert into auth.authorization_codes (tenant_id, code_hash, user_id, client_id, redirect_uri, code_challenge, expires_at)
+             values ($1, $2, $3, 'psa-web', 'http://x/cb', 'c', now() + $4::interval)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(code)
+        .bind(uuid::Uuid::now_v7())
+        .bind(expires)
+        .execute(&app.db.admin)
+        .await
+        .unwrap();
+    }
+    let pool = app.db.module_pool(&psa_auth::module()).unwrap();
+    psa_db::housekeeping_once(&pool, "auth").await.unwrap();
+    let left: Vec<String> = sqlx::query_scalar("select code_hash from auth.authorization_codes")
+        .fetch_all(&app.db.admin)
+        .await
+        .unwrap();
+    assert_eq!(left, ["live"]);
+}

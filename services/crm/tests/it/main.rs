@@ -3,6 +3,7 @@
 mod auth;
 mod customers;
 mod events;
+mod housekeeping;
 mod pagination;
 mod readiness;
 mod tenancy;

@@ -688,3 +688,29 @@ async fn invalid_fields_are_named_and_nothing_is_written() {
     let (_, now) = c.send(reqwest::Method::GET, &path, None).await;
     assert_eq!(now["version"], t["version"], "the ticket is unchanged");
 }
+
+/// Housekeeping keeps the inbox for 30 days (late duplicates are still
+/// caught) and removes older entries, for every tenant.
+#[tokio::test]
+async fn housekeeping_trims_the_inbox_after_thirty_days() {
+    let app = TestApp::spawn(&[psa_tickets::module()]).await.unwrap();
+    for (tenant, age) in [(Uuid::now_v7(), "31 days"), (Uuid::now_v7(), "29 days")] {
+        sqlx::query(
+            "insert into tickets.inbox (tenant_id, event_id, type, handled_at) values ($1, $2, 'customer.created', now() - $3::interval)",
+        )
+        .bind(tenant)
+        .bind(Uuid::now_v7())
+        .bind(age)
+        .execute(&app.db.admin)
+        .await
+        .unwrap();
+    }
+    let pool = app.db.module_pool(&psa_tickets::module()).unwrap();
+    psa_db::housekeeping_once(&pool, "tickets").await.unwrap();
+    let left: Vec<i32> =
+        sqlx::query_scalar("select extract(day from now() - handled_at)::int from tickets.inbox")
+            .fetch_all(&app.db.admin)
+            .await
+            .unwrap();
+    assert_eq!(left, [29]);
+}
