@@ -61,7 +61,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # (an open port alone is not enough: a wedged node accepts TCP and then
 # never speaks).
 amqp_answers() {
-  PORT="${1:-5672}" timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf "AMQP\0\0\011\001" >&3 && head -c 1 <&3 >/dev/null' 2>/dev/null
+  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\0\0\011\001" >&3 && head -c 1 <&3 >/dev/null' 2>/dev/null
 }
 
 ensure_rabbitmq() {

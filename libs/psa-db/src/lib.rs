@@ -266,19 +266,19 @@ pub async fn housekeeping_once(
 }
 
 /// How often modules run their housekeeping.
-pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
-/// Runs [`housekeeping_once`] now and then every `every`, for as long as the
-/// returned guard lives. Failures (the database away) are logged and retried
-/// at the next round.
-pub fn housekeeping(pool: PgPool, schema: &'static str, every: Duration) -> TaskGuard {
+/// Runs [`housekeeping_once`] now and then every 10 minutes, for as long as
+/// the returned guard lives. Failures (the database away) are logged and
+/// retried at the next round.
+pub fn housekeeping(pool: PgPool, schema: &'static str) -> TaskGuard {
     TaskGuard(tokio::spawn(async move {
         loop {
             match housekeeping_once(&pool, schema).await {
                 Ok(deleted) => tracing::debug!(schema, %deleted, "housekeeping done"),
                 Err(e) => tracing::warn!(schema, error = %e, "housekeeping failed; retried later"),
             }
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(HOUSEKEEPING_EVERY).await;
         }
     }))
 }

@@ -11,5 +11,6 @@ pub mod layers;
 pub mod merge_patch;
 pub mod pagination;
 pub mod problem;
+pub mod validate;
 
 pub use problem::{FieldError, Problem};

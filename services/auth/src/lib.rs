@@ -147,11 +147,8 @@ pub fn module() -> Module {
         permissions: PERMISSIONS,
         mount: |ctx| {
             let state = build_state(ctx)?;
-            let housekeeping = std::sync::Arc::new(psa_db::housekeeping(
-                state.pool.clone(),
-                "auth",
-                psa_db::HOUSEKEEPING_EVERY,
-            ));
+            let housekeeping =
+                std::sync::Arc::new(psa_db::housekeeping(state.pool.clone(), "auth"));
             Ok(Mounted {
                 checks: vec![ReadinessCheck::postgres(
                     "auth.postgres",

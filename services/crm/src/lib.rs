@@ -107,11 +107,7 @@ pub fn module() -> Module {
                 let task = tokio::spawn(relay(state.pool.clone(), bus, ev.relay_batch).run());
                 state.relay = Some(Arc::new(psa_events::TaskGuard(task)));
             }
-            let housekeeping = Arc::new(psa_db::housekeeping(
-                state.pool.clone(),
-                "crm",
-                psa_db::HOUSEKEEPING_EVERY,
-            ));
+            let housekeeping = Arc::new(psa_db::housekeeping(state.pool.clone(), "crm"));
             Ok(Mounted {
                 checks: vec![ReadinessCheck::postgres("crm.postgres", state.pool.clone())],
                 router: router(state).layer(axum::Extension(housekeeping)),

@@ -84,11 +84,7 @@ pub fn module() -> Module {
         permissions: PERMISSIONS,
         mount: |ctx| {
             let pool = psa_db::module_pool(&ctx.config.database, &DB)?;
-            let mut workers = vec![psa_db::housekeeping(
-                pool.clone(),
-                "tickets",
-                psa_db::HOUSEKEEPING_EVERY,
-            )];
+            let mut workers = vec![psa_db::housekeeping(pool.clone(), "tickets")];
             let watch_pool = pool.clone();
             workers.push(TaskGuard(tokio::spawn(async move {
                 loop {

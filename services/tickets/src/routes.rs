@@ -11,6 +11,7 @@ use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
 use psa_http::idempotency::{self, IdempotencyKey, Lookup, StoredResponse};
 use psa_http::pagination::{self, Cursor, Page};
 use psa_http::problem::ProblemBody;
+use psa_http::validate::FieldErrors;
 use psa_http::{FieldError, Problem, merge_patch};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -469,29 +470,19 @@ pub struct TimeEntryInput {
 
 impl TimeEntryInput {
     fn validate(&self) -> Result<(), Problem> {
-        let mut errors = Vec::new();
+        let mut e = FieldErrors::default();
         if !(1..=1440).contains(&self.minutes) {
-            errors.push(FieldError::new("minutes", "1 to 1440"));
+            e.add("minutes", "1 to 1440");
         }
         if self
             .description
             .as_deref()
             .is_some_and(|d| d.chars().count() > 10_000)
         {
-            errors.push(FieldError::new("description", "at most 10000 characters"));
+            e.add("description", "must be at most 10000 characters");
         }
-        if self
-            .work_type
-            .as_deref()
-            .is_some_and(|w| w.trim().is_empty() || w.chars().count() > 100)
-        {
-            errors.push(FieldError::new("work_type", "1-100 characters"));
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Problem::validation(errors))
-        }
+        e.opt_text("work_type", self.work_type.as_deref(), 100);
+        e.finish().map_err(Problem::validation)
     }
 }
 

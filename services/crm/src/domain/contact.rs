@@ -3,8 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::Errors;
 use psa_http::FieldError;
+use psa_http::validate::FieldErrors;
 
 /// A person at a customer.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -43,7 +43,7 @@ pub struct ContactInput {
 
 impl ContactInput {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         e.text("name", &self.name, 200);
         e.email("email", self.email.as_deref());
         e.phone("phone", self.phone.as_deref());

@@ -5,8 +5,9 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::{Errors, decimal_str};
+use super::validate::decimal_str;
 use psa_http::FieldError;
+use psa_http::validate::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
@@ -153,7 +154,7 @@ fn parse_hm(s: &str) -> Option<NaiveTime> {
 
 impl ContractInput {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         e.text("name", &self.name, 200);
         if let Some(end) = self.end_date
             && end < self.start_date

@@ -4,8 +4,9 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::{Address, Errors, ExternalIds, validate_external_ids};
+use super::validate::{Address, ExternalIds, validate_external_ids};
 use psa_http::FieldError;
+use psa_http::validate::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
@@ -72,7 +73,7 @@ fn active() -> CustomerStatus {
 
 impl CustomerInput {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         e.text("name", &self.name, 200);
         if let Some(n) = &self.customer_number
             && (n.is_empty()

@@ -4,8 +4,9 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::{Address, Errors};
+use super::validate::Address;
 use psa_http::FieldError;
+use psa_http::validate::FieldErrors;
 
 /// A location of a customer (office, data centre, branch).
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -46,7 +47,7 @@ pub struct SiteInput {
 
 impl SiteInput {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         e.text("name", &self.name, 200);
         if let Some(a) = &self.address {
             a.validate("address", &mut e);

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -200,11 +201,6 @@ impl From<&Ticket> for TicketPatch {
     }
 }
 
-/// Whether `value` has text (not only white space) and at most `max` characters.
-fn text_ok(value: &str, max: usize) -> bool {
-    !value.trim().is_empty() && value.chars().count() <= max
-}
-
 /// The field checks of a ticket, every bad field reported at once.
 fn validate_fields(
     title: &str,
@@ -213,31 +209,23 @@ fn validate_fields(
     assignee_id: Option<&str>,
     tags: &[String],
 ) -> Result<(), Vec<FieldError>> {
-    let mut errors = Vec::new();
-    if !text_ok(title, 300) {
-        errors.push(FieldError::new("title", "1-300 characters"));
-    }
+    let mut e = FieldErrors::default();
+    e.text("title", title, 300);
     if description.is_some_and(|d| d.chars().count() > 100_000) {
-        errors.push(FieldError::new("description", "at most 100000 characters"));
+        e.add("description", "must be at most 100000 characters");
     }
-    if queue.is_some_and(|q| !text_ok(q, 100)) {
-        errors.push(FieldError::new("queue", "1-100 characters"));
-    }
-    if assignee_id.is_some_and(|a| !text_ok(a, 200)) {
-        errors.push(FieldError::new("assignee_id", "1-200 characters"));
-    }
+    e.opt_text("queue", queue, 100);
+    e.opt_text("assignee_id", assignee_id, 200);
     let distinct: std::collections::BTreeSet<&str> = tags.iter().map(String::as_str).collect();
-    if tags.len() > 50 || distinct.len() != tags.len() || !tags.iter().all(|t| text_ok(t, 50)) {
-        errors.push(FieldError::new(
-            "tags",
-            "at most 50 distinct tags of 1-50 characters",
-        ));
+    if tags.len() > 50
+        || distinct.len() != tags.len()
+        || tags
+            .iter()
+            .any(|t| t.trim().is_empty() || t.chars().count() > 50)
+    {
+        e.add("tags", "at most 50 distinct tags of 1-50 characters");
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    e.finish()
 }
 
 #[cfg(test)]
