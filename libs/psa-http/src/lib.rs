@@ -7,6 +7,7 @@ pub mod context;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod keyset;
 pub mod layers;
 pub mod merge_patch;
 pub mod pagination;

@@ -12,13 +12,24 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
+    /// A stable snake_case reason a client can branch on (`invalid`, `required`, `too_long`, ...).
+    pub code: String,
     pub message: String,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::with_code(field, "invalid", message)
+    }
+
+    pub fn with_code(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             field: field.into(),
+            code: code.into(),
             message: message.into(),
         }
     }
@@ -31,6 +42,8 @@ pub struct ProblemBody {
     pub type_: String,
     pub title: String,
     pub status: u16,
+    /// A stable snake_case identifier a client can branch on (API.md).
+    pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,6 +63,8 @@ pub struct ProblemBody {
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub status: StatusCode,
+    /// Stable snake_case identifier; defaults to one per status.
+    pub code: &'static str,
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
     extensions: serde_json::Map<String, serde_json::Value>,
@@ -60,6 +75,7 @@ impl Problem {
     pub fn new(status: StatusCode) -> Self {
         Self {
             status,
+            code: default_code(status),
             detail: None,
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
@@ -69,6 +85,12 @@ impl Problem {
 
     pub fn with_extension(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
         self.extensions.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Sets the stable `code` (and with it the `type` URI).
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
         self
     }
 
@@ -99,9 +121,11 @@ impl Problem {
     }
 
     pub fn precondition_failed(current_version: i64) -> Self {
-        Self::new(StatusCode::PRECONDITION_FAILED).with_detail(format!(
-            "If-Match does not match the current version {current_version}"
-        ))
+        Self::new(StatusCode::PRECONDITION_FAILED)
+            .with_code("stale_version")
+            .with_detail(format!(
+                "If-Match does not match the current version {current_version}"
+            ))
     }
 
     /// 422 with one entry per invalid field.
@@ -155,9 +179,10 @@ impl Problem {
     pub fn body(&self) -> ProblemBody {
         let ctx = context::current();
         ProblemBody {
-            type_: type_uri(self.status),
+            type_: type_uri(self.code),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
+            code: self.code.to_owned(),
             detail: self.detail.clone(),
             instance: ctx.as_ref().map(|c| c.path.clone()),
             request_id: ctx.map(|c| c.request_id),
@@ -167,13 +192,33 @@ impl Problem {
     }
 }
 
-fn type_uri(status: StatusCode) -> String {
-    let slug = status
-        .canonical_reason()
-        .unwrap_or("error")
-        .to_ascii_lowercase()
-        .replace([' ', '\''], "-");
-    format!("https://psa.dev/problems/{slug}")
+/// The `type` URI of a code: one per code, as API.md asks.
+fn type_uri(code: &str) -> String {
+    format!("https://psa.dev/problems/{}", code.replace('_', "-"))
+}
+
+/// The code a problem has unless a more specific one is set.
+pub fn default_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        409 => "conflict",
+        412 => "stale_version",
+        413 => "body_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        428 => "precondition_required",
+        429 => "rate_limited",
+        502 => "bad_gateway",
+        503 => "service_unavailable",
+        504 => "gateway_timeout",
+        500..=599 => "internal_error",
+        _ => "error",
+    }
 }
 
 impl IntoResponse for Problem {
@@ -256,11 +301,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn type_uri_is_a_slug_of_the_reason() {
+    fn type_uri_is_a_slug_of_the_code() {
         assert_eq!(
-            type_uri(StatusCode::UNPROCESSABLE_ENTITY),
-            "https://psa.dev/problems/unprocessable-entity"
+            type_uri("validation_failed"),
+            "https://psa.dev/problems/validation-failed"
         );
+        let body = Problem::bad_request("x").with_code("invalid_cursor").body();
+        assert_eq!(body.code, "invalid_cursor");
+        assert_eq!(body.type_, "https://psa.dev/problems/invalid-cursor");
     }
 
     #[test]
@@ -272,9 +320,8 @@ mod tests {
             vec![FieldError::new("name", "must not be empty")]
         );
         let json = serde_json::to_value(&body).unwrap();
-        assert_eq!(
-            json["type"],
-            "https://psa.dev/problems/unprocessable-entity"
-        );
+        assert_eq!(json["type"], "https://psa.dev/problems/validation-failed");
+        assert_eq!(json["code"], "validation_failed");
+        assert_eq!(json["errors"][0]["code"], "invalid");
     }
 }

@@ -1,0 +1,415 @@
+//! Keyset pagination for every list: one parameter struct, one parser, one
+//! query builder. A page is `limit` rows after the cursor in `(sort field,
+//! id)` order; the cursor holds where the previous page ended, the sort it
+//! was made for and a checksum, so an edited, truncated or foreign cursor is
+//! a 400 `invalid_cursor` and never reaches the database as a bad value.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::pagination::Page;
+use crate::problem::Problem;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// The SQL type of a sortable column: a cursor's value must parse as it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    Uuid,
+    Text,
+    Timestamptz,
+    Date,
+    BigInt,
+    Numeric,
+}
+
+/// A column a list may be sorted by. `name` is a constant of the module,
+/// never input, so it may be written into SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortField {
+    pub name: &'static str,
+    pub sql_type: SqlType,
+}
+
+impl SortField {
+    pub const fn new(name: &'static str, sql_type: SqlType) -> Self {
+        Self { name, sql_type }
+    }
+    pub const ID: SortField = SortField::new("id", SqlType::Uuid);
+    pub const CREATED_AT: SortField = SortField::new("created_at", SqlType::Timestamptz);
+    pub const UPDATED_AT: SortField = SortField::new("updated_at", SqlType::Timestamptz);
+}
+
+/// A row's value of the sort column, read from the typed row (no JSON round trip).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    Uuid(Uuid),
+    Text(String),
+    Time(DateTime<Utc>),
+    Date(NaiveDate),
+    BigInt(i64),
+    Numeric(Decimal),
+}
+
+impl SortValue {
+    fn encode(&self) -> String {
+        match self {
+            SortValue::Uuid(u) => u.to_string(),
+            SortValue::Text(s) => s.clone(),
+            SortValue::Time(t) => t.to_rfc3339_opts(SecondsFormat::Micros, true),
+            SortValue::Date(d) => d.to_string(),
+            SortValue::BigInt(n) => n.to_string(),
+            SortValue::Numeric(n) => n.to_string(),
+        }
+    }
+
+    fn decode(sql_type: SqlType, raw: &str) -> Option<Self> {
+        Some(match sql_type {
+            SqlType::Uuid => SortValue::Uuid(Uuid::try_parse(raw).ok()?),
+            SqlType::Text => SortValue::Text(raw.to_owned()),
+            SqlType::Timestamptz => {
+                SortValue::Time(DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc))
+            }
+            SqlType::Date => SortValue::Date(raw.parse().ok()?),
+            SqlType::BigInt => SortValue::BigInt(raw.parse().ok()?),
+            SqlType::Numeric => SortValue::Numeric(raw.parse().ok()?),
+        })
+    }
+
+    fn push_bind(self, qb: &mut QueryBuilder<Postgres>) {
+        match self {
+            SortValue::Uuid(v) => qb.push_bind(v),
+            SortValue::Text(v) => qb.push_bind(v),
+            SortValue::Time(v) => qb.push_bind(v),
+            SortValue::Date(v) => qb.push_bind(v),
+            SortValue::BigInt(v) => qb.push_bind(v),
+            SortValue::Numeric(v) => qb.push_bind(v),
+        };
+    }
+}
+
+fn invalid_cursor() -> Problem {
+    Problem::bad_request(
+        "the cursor is not one this list issued (edited, truncated or from another sort)",
+    )
+    .with_code("invalid_cursor")
+}
+
+/// What a cursor carries: `[sort, value, id, checksum]` as base64url JSON.
+fn checksum(sort: &str, value: &str, id: &Uuid) -> String {
+    let mut h = Sha256::new();
+    for part in [sort.as_bytes(), &[0], value.as_bytes(), &[0], id.as_bytes()] {
+        h.update(part);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn encode_cursor(sort: &str, value: &SortValue, id: Uuid) -> String {
+    let v = value.encode();
+    let sum = checksum(sort, &v, &id);
+    let json = serde_json::json!([sort, v, id, sum]);
+    URL_SAFE_NO_PAD.encode(json.to_string())
+}
+
+fn decode_cursor(raw: &str) -> Result<(String, String, Uuid), Problem> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid_cursor())?;
+    let (sort, value, id, sum): (String, String, Uuid, String) =
+        serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
+    if checksum(&sort, &value, &id) != sum {
+        return Err(invalid_cursor());
+    }
+    Ok((sort, value, id))
+}
+
+/// The paging parameters every list takes. Parsed by hand so that each bad
+/// value gets its own 400 with a code.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1 to 200, default 50.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
+    /// A field name, `-field` for descending (the fields each list offers).
+    #[param(max_length = 64)]
+    pub sort: Option<String>,
+    /// Only rows changed at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub updated_since: Option<String>,
+}
+
+/// A validated page request, ready to extend a query.
+#[derive(Debug, Clone)]
+pub struct Keyset {
+    pub limit: i64,
+    pub field: SortField,
+    pub descending: bool,
+    after: Option<(SortValue, Uuid)>,
+    updated_since: Option<DateTime<Utc>>,
+}
+
+impl PageParams {
+    /// Checks limit, sort (one of `sorts`), `updated_since` and the cursor.
+    pub fn keyset(&self, sorts: &[SortField], default: SortField) -> Result<Keyset, Problem> {
+        let limit = match self.limit.as_deref() {
+            None => DEFAULT_LIMIT,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(Problem::bad_request(format!(
+                        "limit must be an integer from 1 to {MAX_LIMIT}"
+                    ))
+                    .with_code("invalid_limit"));
+                }
+            },
+        };
+        let (descending, name) = match self.sort.as_deref() {
+            None => (false, default.name),
+            Some(raw) => match raw.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, raw),
+            },
+        };
+        let field = *sorts.iter().find(|f| f.name == name).ok_or_else(|| {
+            let names: Vec<&str> = sorts.iter().map(|f| f.name).collect();
+            Problem::bad_request(format!(
+                "sort must be one of {} (prefix with - for descending)",
+                names.join(", ")
+            ))
+            .with_code("invalid_sort")
+        })?;
+        let updated_since = self
+            .updated_since
+            .as_deref()
+            .map(|s| {
+                DateTime::parse_from_rfc3339(s)
+                    .map(|d| d.with_timezone(&Utc))
+                    .map_err(|_| {
+                        Problem::bad_request("updated_since must be an RFC 3339 time")
+                            .with_code("invalid_query")
+                    })
+            })
+            .transpose()?;
+        let mut keyset = Keyset {
+            limit,
+            field,
+            descending,
+            after: None,
+            updated_since,
+        };
+        if let Some(raw) = self.cursor.as_deref() {
+            let (sort, value, id) = decode_cursor(raw)?;
+            if sort != keyset.sort_key() {
+                return Err(invalid_cursor());
+            }
+            let value = SortValue::decode(field.sql_type, &value).ok_or_else(invalid_cursor)?;
+            keyset.after = Some((value, id));
+        }
+        Ok(keyset)
+    }
+}
+
+impl Keyset {
+    /// A list ordered by id only (UUID v7: creation order), no other sort offered.
+    pub fn by_id(params: &PageParams) -> Result<Keyset, Problem> {
+        params.keyset(&[SortField::ID], SortField::ID)
+    }
+
+    fn sort_key(&self) -> String {
+        if self.descending {
+            format!("-{}", self.field.name)
+        } else {
+            self.field.name.to_owned()
+        }
+    }
+
+    /// Appends the `updated_since` filter and the cursor's position as
+    /// ` and …` conditions; call it after the list's own filters.
+    pub fn push_conditions(&self, qb: &mut QueryBuilder<Postgres>) {
+        if let Some(since) = self.updated_since {
+            qb.push(" and updated_at >= ").push_bind(since);
+        }
+        if let Some((value, id)) = self.after.clone() {
+            let op = if self.descending { "<" } else { ">" };
+            if self.field.name == "id" {
+                qb.push(format!(" and id {op} ")).push_bind(id);
+            } else {
+                qb.push(format!(" and ({}, id) {op} (", self.field.name));
+                value.push_bind(qb);
+                qb.push(", ").push_bind(id).push(")");
+            }
+        }
+    }
+
+    /// Appends `order by … limit …` (one row more than the page, to tell
+    /// whether another page follows).
+    pub fn push_order(&self, qb: &mut QueryBuilder<Postgres>) {
+        let dir = if self.descending { "desc" } else { "asc" };
+        if self.field.name == "id" {
+            qb.push(format!(" order by id {dir} limit "));
+        } else {
+            qb.push(format!(
+                " order by {} {dir}, id {dir} limit ",
+                self.field.name
+            ));
+        }
+        qb.push_bind(self.limit + 1);
+    }
+
+    /// Both of the above.
+    pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
+        self.push_conditions(qb);
+        self.push_order(qb);
+    }
+
+    /// The page from the `limit + 1` rows fetched; `key` gives a row's
+    /// value of the sort field and its id.
+    pub fn page<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T, &str) -> (SortValue, Uuid),
+    ) -> Page<T> {
+        let has_more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if has_more {
+            rows.last().map(|last| {
+                let (value, id) = key(last, self.field.name);
+                encode_cursor(&self.sort_key(), &value, id)
+            })
+        } else {
+            None
+        };
+        Page {
+            data: rows,
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SORTS: &[SortField] = &[
+        SortField::CREATED_AT,
+        SortField::new("name", SqlType::Text),
+        SortField::new("start_date", SqlType::Date),
+        SortField::ID,
+    ];
+
+    fn params(limit: Option<&str>, sort: Option<&str>, cursor: Option<String>) -> PageParams {
+        PageParams {
+            limit: limit.map(str::to_owned),
+            cursor,
+            sort: sort.map(str::to_owned),
+            updated_since: None,
+        }
+    }
+
+    fn code(p: Problem) -> (u16, &'static str) {
+        (p.status.as_u16(), p.code)
+    }
+
+    #[test]
+    fn limit_bounds() {
+        let k = params(None, None, None)
+            .keyset(SORTS, SortField::CREATED_AT)
+            .unwrap();
+        assert_eq!(k.limit, 50);
+        for bad in ["0", "201", "-1", "x", "1.5", "99999999999999999999"] {
+            let err = params(Some(bad), None, None)
+                .keyset(SORTS, SortField::CREATED_AT)
+                .unwrap_err();
+            assert_eq!(code(err), (400, "invalid_limit"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_sort_is_refused() {
+        let err = params(None, Some("password"), None)
+            .keyset(SORTS, SortField::CREATED_AT)
+            .unwrap_err();
+        assert_eq!(code(err), (400, "invalid_sort"));
+    }
+
+    fn cursor_for(sort: &str, value: SortValue) -> String {
+        encode_cursor(sort, &value, Uuid::now_v7())
+    }
+
+    #[test]
+    fn issued_cursor_round_trips_and_is_bound_to_its_sort() {
+        let date = NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
+        let c = cursor_for("-start_date", SortValue::Date(date));
+        let k = params(None, Some("-start_date"), Some(c.clone()))
+            .keyset(SORTS, SortField::CREATED_AT)
+            .unwrap();
+        assert_eq!(k.after.unwrap().0, SortValue::Date(date));
+        for other in ["start_date", "name", "-created_at"] {
+            let err = params(None, Some(other), Some(c.clone()))
+                .keyset(SORTS, SortField::CREATED_AT)
+                .unwrap_err();
+            assert_eq!(code(err), (400, "invalid_cursor"), "{other}");
+        }
+    }
+
+    #[test]
+    fn forged_value_of_the_wrong_type_is_refused() {
+        // A well-formed cursor (right checksum) whose value is not a date.
+        let id = Uuid::now_v7();
+        let sum = checksum("start_date", "not-a-date", &id);
+        let raw = URL_SAFE_NO_PAD
+            .encode(serde_json::json!(["start_date", "not-a-date", id, sum]).to_string());
+        let err = params(None, Some("start_date"), Some(raw))
+            .keyset(SORTS, SortField::CREATED_AT)
+            .unwrap_err();
+        assert_eq!(code(err), (400, "invalid_cursor"));
+    }
+
+    #[test]
+    fn page_sets_cursor_only_when_more() {
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let k = params(Some("2"), Some("id"), None)
+            .keyset(SORTS, SortField::CREATED_AT)
+            .unwrap();
+        let page = k.page(ids.clone(), |id, _| (SortValue::Uuid(*id), *id));
+        assert_eq!(page.data.len(), 2);
+        let next = params(Some("2"), Some("id"), page.next_cursor)
+            .keyset(SORTS, SortField::CREATED_AT)
+            .unwrap();
+        assert_eq!(next.after.unwrap().1, ids[1]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_edit_of_a_cursor_is_refused_or_harmless(pos in 0usize..200, byte in any::<u8>()) {
+            let c = cursor_for("name", SortValue::Text("Contoso".into()));
+            let mut raw = c.into_bytes();
+            let i = pos % raw.len();
+            prop_assume!(raw[i] != byte);
+            raw[i] = byte;
+            let edited = String::from_utf8_lossy(&raw).into_owned();
+            let result = params(None, Some("name"), Some(edited)).keyset(SORTS, SortField::CREATED_AT);
+            if let Err(e) = result {
+                prop_assert_eq!(code(e), (400, "invalid_cursor"));
+            }
+        }
+
+        #[test]
+        fn decode_never_panics(raw in ".*") {
+            let _ = params(None, None, Some(raw)).keyset(SORTS, SortField::CREATED_AT);
+        }
+    }
+}
