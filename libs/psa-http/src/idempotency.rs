@@ -70,6 +70,34 @@ pub struct StoredResponse {
     pub body: serde_json::Value,
 }
 
+impl StoredResponse {
+    /// 201 with `Location` and `ETag`, the resource as its body.
+    pub fn created<T: serde::Serialize>(
+        location: &str,
+        body: &T,
+        version: i64,
+    ) -> Result<Self, Problem> {
+        Self::new(StatusCode::CREATED, body).map(|s| {
+            s.header(header::LOCATION.as_str(), location)
+                .header(header::ETAG.as_str(), &format!("\"{version}\""))
+        })
+    }
+
+    /// `status` with `body` and no headers yet.
+    pub fn new<T: serde::Serialize>(status: StatusCode, body: &T) -> Result<Self, Problem> {
+        Ok(Self {
+            status,
+            headers: Vec::new(),
+            body: serde_json::to_value(body).map_err(|e| Problem::internal(&e))?,
+        })
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
 impl IntoResponse for StoredResponse {
     fn into_response(self) -> Response {
         let mut res = (self.status, axum::Json(self.body)).into_response();
@@ -102,7 +130,7 @@ pub enum Lookup {
 /// lock held until the transaction ends, so exactly one of them writes.
 pub async fn lookup(
     conn: &mut PgConnection,
-    table: &'static str,
+    table: &str,
     key: &IdempotencyKey,
 ) -> Result<Lookup, Problem> {
     sqlx::query("select pg_advisory_xact_lock(hashtextextended(current_setting('app.tenant_id', true) || ':' || $1, 0))")
@@ -140,7 +168,7 @@ pub async fn lookup(
 /// Records the response for this key in the same transaction as the change.
 pub async fn store(
     conn: &mut PgConnection,
-    table: &'static str,
+    table: &str,
     key: &IdempotencyKey,
     response: &StoredResponse,
 ) -> Result<(), Problem> {

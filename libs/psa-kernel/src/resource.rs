@@ -1,0 +1,241 @@
+//! Generic CRUD for resources that are plain records: list, get, create,
+//! merge-patch and (for [`Deletable`] ones) delete, each in one tenant
+//! transaction that also holds its outbox events and idempotency record.
+//! Handlers stay plain functions in the module's `routes/` that call these.
+
+use std::future::Future;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use psa_authn::Caller;
+use psa_events::catalog::EventType;
+use psa_http::conditional::{IfMatch, check_if_match};
+use psa_http::extract::from_value;
+use psa_http::keyset::{PageParams, SortField, SortValue};
+use psa_http::pagination::Page;
+use psa_http::{FieldError, Problem, merge_patch};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::idempotency::{Guarded, Idempotency};
+use crate::respond::with_etag;
+use crate::tx::{Store, Tx};
+
+/// A record kind the kernel can serve. `TABLE` and `COLUMNS` are constants
+/// of the module (never input), so they may be written into SQL.
+pub trait Resource: Serialize + for<'r> FromRow<'r, PgRow> + Send + Sync + Unpin + 'static {
+    /// The writable fields: what POST takes and what a merge patch applies to.
+    type Input: DeserializeOwned + Serialize + Send + Sync + for<'a> From<&'a Self>;
+    /// The module's error type.
+    type Error: From<Problem> + From<sqlx::Error> + IntoResponse + Send;
+    /// Schema-qualified table, e.g. `crm.customers`.
+    const TABLE: &'static str;
+    /// The columns the row type reads, in order.
+    const COLUMNS: &'static str;
+    /// The collection's path, e.g. `/v1/customers`.
+    const PATH: &'static str;
+    const READ: &'static str;
+    const WRITE: &'static str;
+    const CREATED: EventType<Self>;
+    const UPDATED: EventType<Self>;
+    const SORTS: &'static [SortField];
+    const DEFAULT_SORT: SortField;
+
+    fn id(&self) -> Uuid;
+    fn version(&self) -> i64;
+    /// The row's value of one of `SORTS`.
+    fn sort_value(&self, field: &str) -> SortValue;
+    fn validate(input: &Self::Input) -> Result<(), Vec<FieldError>>;
+    /// Inserts (`existing` is None) or updates the row, checking what needs the database.
+    fn write(
+        tx: &mut Tx,
+        id: Uuid,
+        input: &Self::Input,
+        existing: Option<&Self>,
+    ) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+    /// Events beyond `CREATED`/`UPDATED` a change implies (e.g. a status change).
+    fn after_write(
+        _tx: &mut Tx,
+        _before: Option<&Self>,
+        _after: &Self,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// A resource that may be deleted.
+pub trait Deletable: Resource {
+    const DELETED: EventType<Self>;
+    /// Refuses a delete that would break an invariant (409), or records
+    /// what goes with the row.
+    fn before_delete(
+        _tx: &mut Tx,
+        _row: &Self,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// One row by id, optionally locked for update; None when absent (or another tenant's).
+pub async fn fetch<R: Resource>(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<R>, sqlx::Error> {
+    let sql = format!(
+        "select {} from {} where id = $1{}",
+        R::COLUMNS,
+        R::TABLE,
+        if lock { " for update" } else { "" }
+    );
+    sqlx::query_as::<_, R>(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Like [`fetch`], 404 when absent.
+pub async fn find<R: Resource>(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: bool,
+) -> Result<R, Problem> {
+    fetch::<R>(conn, id, lock)
+        .await?
+        .ok_or_else(Problem::not_found)
+}
+
+pub async fn get<R: Resource>(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Response, R::Error> {
+    let mut tx = Tx::begin(store, caller, R::READ).await?;
+    let row = find::<R>(&mut tx, id, false).await?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, &row, row.version()))
+}
+
+pub async fn create<R: Resource>(
+    store: &Store,
+    caller: &Caller,
+    idem: &Idempotency,
+    body: serde_json::Value,
+) -> Result<Response, R::Error> {
+    let mut tx = Tx::begin(store, caller, R::WRITE).await?;
+    let guard = match idem.guard(&mut tx, &body).await? {
+        Guarded::Replay(res) => return Ok(res),
+        Guarded::New(guard) => guard,
+    };
+    let input: R::Input = from_value(body)?;
+    R::validate(&input).map_err(Problem::validation)?;
+    let id = Uuid::now_v7();
+    let row = R::write(&mut tx, id, &input, None).await?;
+    tx.emit(&R::CREATED, id, &row).await?;
+    R::after_write(&mut tx, None, &row).await?;
+    let location = format!("{}/{}", R::PATH, id);
+    let res = guard
+        .finish(
+            &mut tx,
+            crate::Stored::created(&location, &row, row.version())?,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+pub async fn patch<R: Resource>(
+    store: &Store,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: Uuid,
+    patch: serde_json::Value,
+) -> Result<Response, R::Error> {
+    let precondition = IfMatch::from_headers(headers)?;
+    if !patch.is_object() {
+        return Err(Problem::bad_request("a merge patch must be a JSON object").into());
+    }
+    let mut tx = Tx::begin(store, caller, R::WRITE).await?;
+    let current = find::<R>(&mut tx, id, true).await?;
+    check_if_match(precondition.as_ref(), current.version())?;
+
+    let before =
+        serde_json::to_value(R::Input::from(&current)).map_err(|e| Problem::internal(&e))?;
+    let mut merged = before.clone();
+    merge_patch::apply(&mut merged, &patch);
+    let input: R::Input = from_value(merged)?;
+    R::validate(&input).map_err(Problem::validation)?;
+    if serde_json::to_value(&input).ok().as_ref() == Some(&before) {
+        // Nothing changed: no new version, no event.
+        tx.commit().await?;
+        return Ok(with_etag(StatusCode::OK, &current, current.version()));
+    }
+    let row = R::write(&mut tx, id, &input, Some(&current)).await?;
+    tx.emit(&R::UPDATED, id, &row).await?;
+    R::after_write(&mut tx, Some(&current), &row).await?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, &row, row.version()))
+}
+
+pub async fn delete<R: Deletable>(
+    store: &Store,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: Uuid,
+) -> Result<Response, R::Error> {
+    let precondition = IfMatch::from_headers(headers)?;
+    let mut tx = Tx::begin(store, caller, R::WRITE).await?;
+    let current = find::<R>(&mut tx, id, true).await?;
+    check_if_match(precondition.as_ref(), current.version())?;
+    R::before_delete(&mut tx, &current).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "delete from {} where id = $1",
+        R::TABLE
+    )))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.emit(&R::DELETED, id, &current).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// One page of `R` with the common paging and the list's own filters
+/// (`filters` appends ` and …` conditions with bound values).
+pub async fn list<R: Resource>(
+    store: &Store,
+    caller: &Caller,
+    params: &PageParams,
+    filters: impl FnOnce(&mut QueryBuilder<Postgres>),
+) -> Result<axum::Json<Page<R>>, R::Error> {
+    let keyset = params.keyset(R::SORTS, R::DEFAULT_SORT)?;
+    let mut tx = Tx::begin(store, caller, R::READ).await?;
+    let mut qb = QueryBuilder::<Postgres>::new(format!(
+        "select {} from {} where true",
+        R::COLUMNS,
+        R::TABLE
+    ));
+    filters(&mut qb);
+    keyset.push(&mut qb);
+    let rows: Vec<R> = qb.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(axum::Json(keyset.page(rows, |row, field| {
+        (row.sort_value(field), row.id())
+    })))
+}
+
+/// 404 unless a row of `R` with this id exists in the caller's tenant
+/// (for sub-collections such as a customer's contacts).
+pub async fn require<R: Resource>(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<(), R::Error> {
+    let mut tx = Tx::begin(store, caller, R::READ).await?;
+    find::<R>(&mut tx, id, false).await?;
+    tx.commit().await?;
+    Ok(())
+}

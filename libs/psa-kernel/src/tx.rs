@@ -1,0 +1,95 @@
+//! The tenant transaction: one call checks the caller's permission, opens
+//! a transaction on the module's pool and scopes it to the caller's tenant
+//! (row-level security keys on it). Events are written through it to the
+//! module's outbox, in the same transaction as the change they describe.
+
+use std::ops::{Deref, DerefMut};
+
+use psa_authn::Caller;
+use psa_events::catalog::EventType;
+use psa_http::Problem;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// A module's database: its pool (connected as the module's role) and its
+/// schema, which holds the module's outbox and idempotency keys.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub pool: PgPool,
+    pub schema: &'static str,
+}
+
+impl Store {
+    pub fn new(pool: PgPool, schema: &'static str) -> Self {
+        Self { pool, schema }
+    }
+}
+
+/// A transaction scoped to one tenant. Dereferences to the connection, so
+/// repo functions take `&mut PgConnection` and handlers pass `&mut tx`.
+pub struct Tx {
+    inner: Transaction<'static, Postgres>,
+    schema: &'static str,
+    tenant: Uuid,
+}
+
+impl Tx {
+    /// 403 unless the caller holds `permission`; then a transaction that
+    /// sees and writes only the caller's tenant's rows.
+    pub async fn begin(store: &Store, caller: &Caller, permission: &str) -> Result<Tx, Problem> {
+        caller.require(permission)?;
+        Self::for_tenant(store, caller.tenant()?).await
+    }
+
+    /// A tenant transaction for work that is not a caller's request (a
+    /// consumer applying an event, a worker acting for one tenant).
+    pub async fn for_tenant(store: &Store, tenant: Uuid) -> Result<Tx, Problem> {
+        let mut inner = store.pool.begin().await?;
+        psa_db::set_tenant(&mut inner, tenant).await?;
+        Ok(Tx {
+            inner,
+            schema: store.schema,
+            tenant,
+        })
+    }
+
+    pub fn tenant(&self) -> Uuid {
+        self.tenant
+    }
+
+    pub fn schema(&self) -> &'static str {
+        self.schema
+    }
+
+    /// Records `event` about `subject` in the module's outbox; the relay
+    /// publishes it once this transaction has committed.
+    pub async fn emit<T: Serialize>(
+        &mut self,
+        event: &EventType<T>,
+        subject: Uuid,
+        data: &T,
+    ) -> Result<Uuid, Problem> {
+        Ok(
+            psa_events::outbox::enqueue(&mut self.inner, self.schema, event.name, subject, data)
+                .await?,
+        )
+    }
+
+    pub async fn commit(self) -> Result<(), Problem> {
+        Ok(self.inner.commit().await?)
+    }
+}
+
+impl Deref for Tx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.inner
+    }
+}
