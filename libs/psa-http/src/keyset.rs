@@ -189,6 +189,7 @@ impl PageParams {
                 names.join(", ")
             ))
             .with_code("invalid_sort")
+            .with_extension("allowed", names)
         })?;
         let updated_since = self
             .updated_since
