@@ -3,7 +3,7 @@
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE_DIR="$ROOT/.psa"
+STATE_DIR="${PSA_STATE_DIR:-$ROOT/.psa}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/psa-target}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -115,7 +115,7 @@ ENV
   . "$STATE_DIR/db.env"
   # Every module role gets a password where the server asks for one (set by `psa migrate`).
   if [ "${DB_NEEDS_PASSWORDS:-}" = 1 ]; then
-    for module in auth crm gateway tickets; do
+    for module in $(ls "$ROOT/migrations"); do
       var="PSA_DATABASE__ROLE_PASSWORDS__$(printf '%s' "$module" | tr '[:lower:]' '[:upper:]')"
       if ! grep -q "^export $var=" "$STATE_DIR/db.env"; then
         (umask 077; echo "export $var=\"$(random_secret)\"" >> "$STATE_DIR/db.env")
