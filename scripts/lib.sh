@@ -127,3 +127,38 @@ ENV
 }
 
 random_secret() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'; }
+
+# The admin URL of database $1 on the server TEST_DATABASE_ADMIN_URL names.
+database_url() { printf '%s/%s' "${TEST_DATABASE_ADMIN_URL%/*}" "$1"; }
+
+fresh_database() {
+  psql -q -d "$(database_url postgres)" -c "drop database if exists \"$1\" with (force)" -c "create database \"$1\""
+}
+
+drop_database() {
+  psql -q -d "$(database_url postgres)" -c "drop database if exists \"$1\" with (force)" || true
+}
+
+# sqlx's macros do not tell cargo that they read the database: make cargo
+# expand them again.
+touch_query_crates() {
+  grep -rl --include='*.rs' -e 'sqlx::query!' -e 'sqlx::query_as!' -e 'sqlx::query_scalar!' \
+    "$ROOT/services" "$ROOT/libs" | xargs -r touch
+}
+
+# The queries against a freshly migrated schema (CI): a migration that breaks
+# a query fails here; a query changed without .sqlx/ fails the offline build.
+check_queries_online() {
+  local db="psa_sqlx_check_$$"
+  say "building psa offline (.sqlx/ must hold every query)"
+  SQLX_OFFLINE=true cargo build -q -p psa --locked
+  fresh_database "$db"
+  PSA_DATABASE__ADMIN_URL="$(database_url "$db")" "$CARGO_TARGET_DIR/debug/psa" migrate >/dev/null
+  touch_query_crates
+  say "cargo clippy -D warnings, queries checked against the freshly migrated schema"
+  local rc=0
+  DATABASE_URL="$(database_url "$db")" SQLX_OFFLINE=false \
+    cargo clippy --workspace --all-targets --locked -- -D warnings || rc=$?
+  drop_database "$db"
+  return "$rc"
+}
