@@ -7,9 +7,17 @@
 //! `(tenant_id uuid, key text, request_hash text, status smallint,
 //!   headers jsonb, body jsonb, created_at timestamptz, primary key (tenant_id, key))`
 //! guarded by row-level security like every tenant table.
+//!
+//! An endpoint whose response shows a secret once (a client secret, an API
+//! key, recovery codes) or whose request carries one (a password) stores
+//! through a [`Sealer`]: the body is kept encrypted and the request's
+//! fingerprint keyed, so the table holds neither in a readable or guessable
+//! form, and a replay opens the body again.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgConnection};
 
@@ -58,6 +66,29 @@ impl IdempotencyKey {
     }
 }
 
+impl IdempotencyKey {
+    /// The fingerprint keyed with `sealer`, for requests that carry a secret:
+    /// a plain hash of a body holding a password could be tested against
+    /// guesses by anyone who reads the table.
+    pub fn keyed(mut self, sealer: &dyn Sealer) -> Self {
+        self.request_hash = hex(&sealer.keyed_digest(self.request_hash.as_bytes()));
+        self
+    }
+}
+
+/// Keeps what an idempotency record stores unreadable at rest (see the module docs).
+pub trait Sealer: Send + Sync + std::fmt::Debug {
+    /// Authenticated encryption of a stored body.
+    fn seal(&self, plain: &[u8]) -> Vec<u8>;
+    /// What `seal` made, opened; None when it was sealed with another key or altered.
+    fn unseal(&self, sealed: &[u8]) -> Option<Vec<u8>>;
+    /// A keyed digest (a MAC) of `data`.
+    fn keyed_digest(&self, data: &[u8]) -> Vec<u8>;
+}
+
+/// The member a sealed body is stored under: `{"sealed": "<base64>"}`.
+const SEALED: &str = "sealed";
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -96,7 +127,41 @@ impl StoredResponse {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
+
+    /// This response with its body sealed, as it is stored; the headers
+    /// (`Location`, `ETag`, `Cache-Control`) carry no secrets and stay as they are.
+    pub fn sealed(&self, sealer: &dyn Sealer) -> Self {
+        let plain = serde_json::to_vec(&self.body).unwrap_or_default();
+        Self {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: serde_json::json!({ SEALED: STANDARD.encode(sealer.seal(&plain)) }),
+        }
+    }
+
+    fn unsealed(mut self, sealer: &dyn Sealer) -> Result<Self, Problem> {
+        let plain = self
+            .body
+            .get(SEALED)
+            .and_then(serde_json::Value::as_str)
+            .and_then(|b64| STANDARD.decode(b64).ok())
+            .and_then(|sealed| sealer.unseal(&sealed))
+            .and_then(|plain| serde_json::from_slice(&plain).ok());
+        match plain {
+            Some(body) => {
+                self.body = body;
+                Ok(self)
+            }
+            None => Err(Problem::internal(&UnsealFailed)),
+        }
+    }
 }
+
+/// A stored body that should be sealed could not be opened (another master
+/// key, or the row was altered): the replay fails rather than answer with it.
+#[derive(Debug, thiserror::Error)]
+#[error("a sealed idempotency record could not be opened")]
+struct UnsealFailed;
 
 impl IntoResponse for StoredResponse {
     fn into_response(self) -> Response {
@@ -133,6 +198,16 @@ pub async fn lookup(
     table: &str,
     key: &IdempotencyKey,
 ) -> Result<Lookup, Problem> {
+    lookup_sealed(conn, table, key, None).await
+}
+
+/// [`lookup`] for records stored sealed with `sealer` (see [`StoredResponse::sealed`]).
+pub async fn lookup_sealed(
+    conn: &mut PgConnection,
+    table: &str,
+    key: &IdempotencyKey,
+    sealer: Option<&dyn Sealer>,
+) -> Result<Lookup, Problem> {
     sqlx::query("select pg_advisory_xact_lock(hashtextextended(current_setting('app.tenant_id', true) || ':' || $1, 0))")
         .bind(&key.key)
         .execute(&mut *conn)
@@ -152,11 +227,14 @@ pub async fn lookup(
             "this key was already used with a different request",
         )),
         Some((_, status, headers, body)) => {
-            let stored = StoredResponse {
+            let mut stored = StoredResponse {
                 status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
                 headers: headers.0,
                 body,
             };
+            if let Some(sealer) = sealer {
+                stored = stored.unsealed(sealer)?;
+            }
             let mut res = stored.into_response();
             res.headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -216,6 +294,55 @@ mod tests {
             a.request_hash,
             key("k1", serde_json::json!({"name": "b"})).request_hash
         );
+    }
+
+    /// A toy sealer: XOR "encryption" and a digest that depends on its key.
+    #[derive(Debug)]
+    struct Xor(u8);
+
+    impl Sealer for Xor {
+        fn seal(&self, plain: &[u8]) -> Vec<u8> {
+            plain.iter().map(|b| b ^ self.0).collect()
+        }
+        fn unseal(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+            let plain = self.seal(sealed);
+            serde_json::from_slice::<serde_json::Value>(&plain)
+                .is_ok()
+                .then_some(plain)
+        }
+        fn keyed_digest(&self, data: &[u8]) -> Vec<u8> {
+            let mut h = Sha256::new();
+            h.update([self.0]);
+            h.update(data);
+            h.finalize().to_vec()
+        }
+    }
+
+    #[test]
+    fn sealed_body_hides_the_secret_and_opens_again() {
+        let stored = StoredResponse::new(
+            StatusCode::CREATED,
+            &serde_json::json!({"client_secret": "s3cret"}),
+        )
+        .unwrap()
+        .header("cache-control", "no-store");
+        let sealed = stored.sealed(&Xor(7));
+        assert!(!sealed.body.to_string().contains("s3cret"));
+        assert_eq!(sealed.headers, stored.headers);
+        assert_eq!(sealed.clone().unsealed(&Xor(7)).unwrap().body, stored.body);
+        assert!(
+            sealed.unsealed(&Xor(8)).is_err(),
+            "another key cannot open it"
+        );
+    }
+
+    #[test]
+    fn keyed_fingerprint_depends_on_the_key_but_still_tells_bodies_apart() {
+        let a = key("k1", serde_json::json!({"password": "a"}));
+        let b = key("k1", serde_json::json!({"password": "b"}));
+        assert_ne!(a.clone().keyed(&Xor(1)), a.clone().keyed(&Xor(2)));
+        assert_ne!(a.clone().keyed(&Xor(1)), b.keyed(&Xor(1)));
+        assert_eq!(a.clone().keyed(&Xor(1)), a.keyed(&Xor(1)));
     }
 
     #[test]

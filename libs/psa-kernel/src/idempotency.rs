@@ -1,13 +1,16 @@
 //! The `Idempotency-Key` guard every POST uses: lookup (replay or proceed)
 //! inside the write's transaction, then store the response in the same
 //! transaction, so a retry either replays the committed answer or finds
-//! nothing and runs again.
+//! nothing and runs again. A module whose responses show secrets once
+//! stores them sealed ([`Idempotency::sealed`]).
+
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::Response;
 use psa_http::Problem;
-use psa_http::idempotency::{self, IdempotencyKey, Lookup, StoredResponse};
+use psa_http::idempotency::{self, IdempotencyKey, Lookup, Sealer, StoredResponse};
 use serde::Serialize;
 
 use crate::tx::Tx;
@@ -19,6 +22,7 @@ pub struct Idempotency {
     key: Option<axum::http::HeaderValue>,
     method: String,
     path: String,
+    sealer: Option<Arc<dyn Sealer>>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
@@ -29,6 +33,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
             key: parts.headers.get(idempotency::HEADER).cloned(),
             method: parts.method.as_str().to_owned(),
             path: parts.uri.path().to_owned(),
+            sealer: None,
         })
     }
 }
@@ -44,26 +49,47 @@ pub enum Guarded {
 /// Holds the key until the response is known.
 pub struct Guard {
     key: Option<IdempotencyKey>,
+    sealer: Option<Arc<dyn Sealer>>,
 }
 
 impl Idempotency {
+    /// Stores this request's response sealed with `sealer` and its
+    /// fingerprint keyed with it (for responses that show a secret once and
+    /// requests that carry one); a replay opens the response again.
+    pub fn sealed(mut self, sealer: Arc<dyn Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
     /// Looks the key up for this request body (a key reused with another
     /// body is 422). Concurrent requests with one key are serialized.
     pub async fn guard<B: Serialize>(&self, tx: &mut Tx, body: &B) -> Result<Guarded, Problem> {
+        let unkeyed = || {
+            Guarded::New(Guard {
+                key: None,
+                sealer: None,
+            })
+        };
         let Some(raw) = &self.key else {
-            return Ok(Guarded::New(Guard { key: None }));
+            return Ok(unkeyed());
         };
         let body = serde_json::to_value(body).map_err(|e| Problem::internal(&e))?;
         let mut headers = axum::http::HeaderMap::new();
         headers.insert(idempotency::HEADER, raw.clone());
         let key = IdempotencyKey::from_request(&headers, &self.method, &self.path, &body)?;
-        let Some(key) = key else {
-            return Ok(Guarded::New(Guard { key: None }));
+        let Some(mut key) = key else {
+            return Ok(unkeyed());
         };
+        if let Some(sealer) = &self.sealer {
+            key = key.keyed(sealer.as_ref());
+        }
         let table = format!("{}.idempotency_keys", tx.schema());
-        match idempotency::lookup(tx, &table, &key).await? {
+        match idempotency::lookup_sealed(tx, &table, &key, self.sealer.as_deref()).await? {
             Lookup::Replay(res) => Ok(Guarded::Replay(res)),
-            Lookup::New => Ok(Guarded::New(Guard { key: Some(key) })),
+            Lookup::New => Ok(Guarded::New(Guard {
+                key: Some(key),
+                sealer: self.sealer.clone(),
+            })),
         }
     }
 }
@@ -73,7 +99,12 @@ impl Guard {
     pub async fn finish(self, tx: &mut Tx, stored: StoredResponse) -> Result<Response, Problem> {
         if let Some(key) = &self.key {
             let table = format!("{}.idempotency_keys", tx.schema());
-            idempotency::store(tx, &table, key, &stored).await?;
+            match &self.sealer {
+                Some(sealer) => {
+                    idempotency::store(tx, &table, key, &stored.sealed(sealer.as_ref())).await?
+                }
+                None => idempotency::store(tx, &table, key, &stored).await?,
+            }
         }
         Ok(axum::response::IntoResponse::into_response(stored))
     }

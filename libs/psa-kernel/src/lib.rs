@@ -25,7 +25,7 @@ pub mod respond;
 pub mod tx;
 
 pub use idempotency::{Guard, Guarded, Idempotency};
-pub use psa_http::idempotency::StoredResponse as Stored;
+pub use psa_http::idempotency::{Sealer, StoredResponse as Stored};
 pub use psa_http::keyset::{Keyset, PageParams, SortField, SortValue, SqlType};
 pub use psa_http::pagination::Page;
 pub use resource::{Deletable, Resource};
