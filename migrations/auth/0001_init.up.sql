@@ -1,11 +1,9 @@
 -- Auth: tenants (platform level), users, roles, MFA, service accounts, API keys,
 -- OAuth codes and refresh tokens, signing keys (platform level), audit events.
 -- Tenant tables: tenant_id defaulted from the transaction's tenant, RLS enabled,
--- forced, one policy matching only the current tenant.
-
-create or replace function auth.current_tenant() returns uuid
-    language sql stable
-    as $$ select nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+-- forced, one policy matching only the current tenant. current_tenant(),
+-- isolate_by_tenant(…), idempotency_keys and housekeeping() come from the
+-- platform template (libs/psa-db/sql/platform.sql), applied before this.
 
 -- Platform level: who the tenants are. No tenant_id: a tenant is its own row.
 create table auth.tenants (
@@ -158,26 +156,24 @@ create table auth.audit_events (
     primary key (tenant_id, id)
 );
 
-create table auth.idempotency_keys (
-    tenant_id uuid not null default auth.current_tenant(),
-    key text not null,
-    request_hash text not null,
-    status smallint not null,
-    headers jsonb not null,
-    body jsonb,
-    created_at timestamptz not null default now(),
-    primary key (tenant_id, key)
-);
+call auth.isolate_by_tenant('users', 'recovery_codes', 'roles', 'service_accounts', 'client_secrets', 'api_keys',
+    'authorization_codes', 'refresh_tokens', 'audit_events');
 
-do $$
-declare t text;
+-- Auth's share of housekeeping (auth.housekeeping() runs every
+-- housekeeping_* function): authorization codes and refresh tokens are
+-- useless a day after they expire (an expired token is refused whether its
+-- row exists or not).
+create function auth.housekeeping_tokens() returns jsonb
+    language plpgsql set search_path = pg_catalog, auth
+    as $$
+declare
+    codes bigint;
+    tokens bigint;
 begin
-    foreach t in array array['users', 'recovery_codes', 'roles', 'service_accounts', 'client_secrets', 'api_keys',
-                             'authorization_codes', 'refresh_tokens', 'audit_events', 'idempotency_keys'] loop
-        execute format('alter table auth.%I enable row level security', t);
-        execute format('alter table auth.%I force row level security', t);
-        execute format(
-            'create policy tenant_isolation on auth.%I using (tenant_id = auth.current_tenant()) with check (tenant_id = auth.current_tenant())',
-            t);
-    end loop;
+    delete from auth.authorization_codes where expires_at < now() - interval '1 day';
+    get diagnostics codes = row_count;
+    delete from auth.refresh_tokens where expires_at < now() - interval '1 day';
+    get diagnostics tokens = row_count;
+    return jsonb_build_object('authorization_codes', codes, 'refresh_tokens', tokens);
 end $$;
+revoke all on function auth.housekeeping_tokens() from public;

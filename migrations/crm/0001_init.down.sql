@@ -1,2 +1,2 @@
-drop table if exists crm.outbox, crm.idempotency_keys, crm.contracts, crm.sites, crm.contacts, crm.customers, crm.number_sequences;
-drop function if exists crm.current_tenant();
+-- The module's own objects; the platform template's stay (they go with the schema).
+drop table if exists crm.contracts, crm.sites, crm.contacts, crm.customers, crm.number_sequences;

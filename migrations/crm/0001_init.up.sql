@@ -1,10 +1,9 @@
--- CRM: customers, contacts, sites, contracts; idempotency keys and the event outbox.
--- Every tenant table: tenant_id defaulted from the transaction's tenant, row-level
--- security enabled and forced, one policy matching only the current tenant (none when unset).
-
-create or replace function crm.current_tenant() returns uuid
-    language sql stable
-    as $$ select nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+-- CRM: customers, contacts, sites, contracts. Every tenant table: tenant_id
+-- defaulted from the transaction's tenant, row-level security enabled and
+-- forced, one policy matching only the current tenant (none when unset).
+-- current_tenant(), isolate_by_tenant(…), the outbox, idempotency_keys and
+-- housekeeping() come from the platform template
+-- (libs/psa-db/sql/platform.sql), applied before this.
 
 create table crm.number_sequences (
     tenant_id uuid not null default crm.current_tenant(),
@@ -94,37 +93,4 @@ create table crm.contracts (
 );
 create index contracts_customer on crm.contracts (tenant_id, customer_id, id);
 
-create table crm.idempotency_keys (
-    tenant_id uuid not null default crm.current_tenant(),
-    key text not null,
-    request_hash text not null,
-    status smallint not null,
-    headers jsonb not null,
-    body jsonb,
-    created_at timestamptz not null default now(),
-    primary key (tenant_id, key)
-);
-
--- Events are written here in the same transaction as the change; a relay publishes them.
-create table crm.outbox (
-    tenant_id uuid not null default crm.current_tenant(),
-    id uuid not null primary key,
-    type text not null,
-    subject text not null,
-    payload jsonb not null,
-    created_at timestamptz not null default now(),
-    sent_at timestamptz
-);
-create index outbox_pending on crm.outbox (created_at) where sent_at is null;
-
-do $$
-declare t text;
-begin
-    foreach t in array array['number_sequences', 'customers', 'contacts', 'sites', 'contracts', 'idempotency_keys', 'outbox'] loop
-        execute format('alter table crm.%I enable row level security', t);
-        execute format('alter table crm.%I force row level security', t);
-        execute format(
-            'create policy tenant_isolation on crm.%I using (tenant_id = crm.current_tenant()) with check (tenant_id = crm.current_tenant())',
-            t);
-    end loop;
-end $$;
+call crm.isolate_by_tenant('number_sequences', 'customers', 'contacts', 'sites', 'contracts');

@@ -1,1 +1,2 @@
-drop table if exists gateway.audit_log; drop function if exists gateway.current_tenant();
+-- The module's own objects; the platform template's stay (they go with the schema).
+drop table if exists gateway.audit_log;

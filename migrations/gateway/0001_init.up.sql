@@ -1,8 +1,6 @@
 -- The gateway's audit log of writes: who, what, when, result, request id.
-
-create or replace function gateway.current_tenant() returns uuid
-    language sql stable
-    as $$ select nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+-- current_tenant() and isolate_by_tenant(…) come from the platform template
+-- (libs/psa-db/sql/platform.sql), applied before this.
 
 create table gateway.audit_log (
     tenant_id uuid not null default gateway.current_tenant(),
@@ -19,7 +17,4 @@ create table gateway.audit_log (
 );
 create index audit_log_request on gateway.audit_log (tenant_id, request_id);
 
-alter table gateway.audit_log enable row level security;
-alter table gateway.audit_log force row level security;
-create policy tenant_isolation on gateway.audit_log
-    using (tenant_id = gateway.current_tenant()) with check (tenant_id = gateway.current_tenant());
+call gateway.isolate_by_tenant('audit_log');

@@ -1,9 +1,7 @@
 -- Tickets: tickets, comments, time entries; projections of CRM customers and
--- contracts; outbox and inbox. RLS on every tenant table.
-
-create or replace function tickets.current_tenant() returns uuid
-    language sql stable
-    as $$ select nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+-- contracts. RLS on every tenant table. current_tenant(), isolate_by_tenant(…),
+-- the outbox, the inbox, idempotency_keys and housekeeping() come from the
+-- platform template (libs/psa-db/sql/platform.sql), applied before this.
 
 create table tickets.number_sequences (
     tenant_id uuid not null default tickets.current_tenant(),
@@ -99,60 +97,8 @@ create table tickets.time_entries (
     foreign key (tenant_id, ticket_id) references tickets.tickets (tenant_id, id)
 );
 
-create table tickets.idempotency_keys (
-    tenant_id uuid not null default tickets.current_tenant(),
-    key text not null,
-    request_hash text not null,
-    status smallint not null,
-    headers jsonb not null,
-    body jsonb,
-    created_at timestamptz not null default now(),
-    primary key (tenant_id, key)
-);
+call tickets.isolate_by_tenant('number_sequences', 'customers', 'contracts', 'tickets', 'comments', 'time_entries');
 
-create table tickets.outbox (
-    tenant_id uuid not null default tickets.current_tenant(),
-    id uuid not null primary key,
-    type text not null,
-    subject text not null,
-    payload jsonb not null,
-    created_at timestamptz not null default now(),
-    sent_at timestamptz
-);
-create index outbox_pending on tickets.outbox (created_at) where sent_at is null;
-
-create table tickets.inbox (
-    tenant_id uuid not null default tickets.current_tenant(),
-    event_id uuid not null,
-    type text not null,
-    handled_at timestamptz not null default now(),
-    primary key (tenant_id, event_id)
-);
-
-do $$
-declare t text;
-begin
-    foreach t in array array['number_sequences', 'customers', 'contracts', 'tickets', 'comments', 'time_entries',
-                             'idempotency_keys', 'outbox', 'inbox'] loop
-        execute format('alter table tickets.%I enable row level security', t);
-        execute format('alter table tickets.%I force row level security', t);
-        execute format(
-            'create policy tenant_isolation on tickets.%I using (tenant_id = tickets.current_tenant()) with check (tenant_id = tickets.current_tenant())',
-            t);
-    end loop;
-end $$;
-
-create function tickets.outbox_claim(max_rows integer)
-    returns setof tickets.outbox
-    language sql security definer set search_path = pg_catalog, tickets
-    as $$ select * from tickets.outbox where sent_at is null order by created_at, id limit max_rows for update skip locked $$;
-create function tickets.outbox_mark_sent(ids uuid[])
-    returns void
-    language sql security definer set search_path = pg_catalog, tickets
-    as $$ update tickets.outbox set sent_at = now() where id = any(ids) and sent_at is null $$;
-create function tickets.outbox_stats(out pending bigint, out oldest timestamptz)
-    language sql security definer set search_path = pg_catalog, tickets
-    as $$ select count(*), min(created_at) from tickets.outbox where sent_at is null $$;
 -- The SLA watch serves every tenant: which tickets are past a due time not yet reported.
 create function tickets.sla_overdue(at timestamptz)
     returns table (tenant_id uuid, id uuid)
@@ -163,7 +109,5 @@ create function tickets.sla_overdue(at timestamptz)
               or (resolution_due_at < at and resolution_breached_at is null))
           limit 500 $$;
 
-revoke all on function tickets.outbox_claim(integer), tickets.outbox_mark_sent(uuid[]), tickets.outbox_stats(),
-    tickets.sla_overdue(timestamptz) from public;
-grant execute on function tickets.outbox_claim(integer), tickets.outbox_mark_sent(uuid[]), tickets.outbox_stats(),
-    tickets.sla_overdue(timestamptz) to psa_tickets;
+revoke all on function tickets.sla_overdue(timestamptz) from public;
+grant execute on function tickets.sla_overdue(timestamptz) to psa_tickets;

@@ -7,6 +7,12 @@
 //! `current_setting('app.tenant_id', true)`: with no tenant set it matches
 //! nothing. Modules connect as roles that are neither superuser nor BYPASSRLS
 //! and hold only DML grants on their own schema.
+//!
+//! The platform objects every schema needs (`current_tenant()`, outbox,
+//! inbox, idempotency keys, housekeeping) come from one template, applied
+//! before a module's own migrations: see [`platform`].
+
+pub mod platform;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -18,6 +24,8 @@ use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use uuid::Uuid;
+
+pub use platform::PlatformPart;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +48,8 @@ pub struct ModuleDb {
     pub schema: &'static str,
     pub role: &'static str,
     pub migrator: &'static Migrator,
+    /// The optional parts of the platform template the module uses.
+    pub platform: &'static [PlatformPart],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +64,8 @@ pub enum DbError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    #[error("{0:?} is not a plain lower-case SQL identifier (a-z, 0-9, _)")]
+    Identifier(&'static str),
 }
 
 /// Connects a module's pool as its own role. Connections are made lazily, so
@@ -117,7 +129,8 @@ pub async fn ensure_database(admin_url: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Makes a module's role and schema (idempotent) and migrates the schema.
+/// Makes a module's role and schema (idempotent), applies the platform
+/// template to the schema when it changed, then the module's migrations.
 /// Runs as the admin connection; safe to run from several processes at once.
 pub async fn migrate_module(
     admin: &mut PgConnection,
@@ -164,6 +177,11 @@ async fn setup_and_migrate(
     exec_formatted(admin, "revoke all on schema %I from public", &[schema]).await?;
     exec_formatted(admin, "grant usage on schema %I to %I", &[schema, role]).await?;
 
+    // A schema migrated by other migrations is refused before the template
+    // touches it.
+    platform::check_history(admin, module).await?;
+    platform::apply(admin, module).await?;
+
     sqlx::query(AssertSqlSafe(format!(
         "set search_path to \"{}\"",
         schema.replace('"', "")
@@ -188,12 +206,10 @@ async fn setup_and_migrate(
         &[schema, role],
     )
     .await?;
-    exec_formatted(
-        admin,
-        "revoke all on %I._sqlx_migrations from %I",
-        &[schema, role],
-    )
-    .await?;
+    // The bookkeeping tables are the migrating role's alone.
+    for table in ["_sqlx_migrations", platform::VERSION_TABLE] {
+        exec_formatted(admin, "revoke all on %I.%I from %I", &[schema, table, role]).await?;
+    }
     Ok(())
 }
 
@@ -252,17 +268,16 @@ impl Drop for TaskGuard {
 }
 
 /// One housekeeping round of a module's schema: `<schema>.housekeeping()`
-/// deletes rows past their use across tenants (expired idempotency keys,
-/// long-published outbox rows, …); returns what it deleted, per table.
+/// (from the platform template, with the module's own shares) deletes rows
+/// past their use across tenants (expired idempotency keys, long-published
+/// outbox rows, …); returns how many it deleted, per table.
 pub async fn housekeeping_once(
     pool: &PgPool,
     schema: &'static str,
 ) -> Result<serde_json::Value, sqlx::Error> {
-    sqlx::query_scalar(AssertSqlSafe(format!(
-        "select to_jsonb(h) from {schema}.housekeeping() h"
-    )))
-    .fetch_one(pool)
-    .await
+    sqlx::query_scalar(AssertSqlSafe(format!("select {schema}.housekeeping()")))
+        .fetch_one(pool)
+        .await
 }
 
 /// How often modules run their housekeeping.

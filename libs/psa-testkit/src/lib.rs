@@ -35,6 +35,10 @@ fn template_name(modules: &[Module]) -> String {
     let mut h = Sha256::new();
     for m in modules {
         h.update(m.db.schema.as_bytes());
+        // The platform template is applied before the migrations: its text
+        // (schema, role and parts put in) is part of what the template holds.
+        let platform = psa_db::platform::platform_version(&m.db).expect("a plain schema name");
+        h.update(platform.as_bytes());
         for mig in m.db.migrator.iter() {
             h.update(mig.version.to_le_bytes());
             h.update(&mig.checksum);

@@ -37,6 +37,7 @@ pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
     schema: "auth",
     role: "psa_auth",
     migrator: &MIGRATOR,
+    platform: &[psa_db::PlatformPart::IdempotencyKeys],
 };
 
 pub const PERMISSIONS: &[&str] = &[

@@ -34,6 +34,7 @@ pub const DB: ModuleDb = ModuleDb {
     schema: "crm",
     role: "psa_crm",
     migrator: &MIGRATOR,
+    platform: &[psa_db::PlatformPart::Outbox, psa_db::PlatformPart::IdempotencyKeys],
 };
 
 /// The CRM's permissions, for the auth module's catalogue.

@@ -42,6 +42,8 @@ pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
     schema: "gateway",
     role: "psa_gateway",
     migrator: &MIGRATOR,
+    // Its audit log needs only the base: current_tenant() and isolate_by_tenant(…).
+    platform: &[],
 };
 
 /// Public path prefixes and the module that serves each (API.md's entry points).

@@ -29,6 +29,11 @@ pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
     schema: "tickets",
     role: "psa_tickets",
     migrator: &MIGRATOR,
+    platform: &[
+        psa_db::PlatformPart::Outbox,
+        psa_db::PlatformPart::Inbox,
+        psa_db::PlatformPart::IdempotencyKeys,
+    ],
 };
 
 pub const PERMISSIONS: &[&str] = &["tickets:read", "tickets:write", "time:write"];

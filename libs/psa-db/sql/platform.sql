@@ -1,0 +1,178 @@
+-- The platform objects of one module schema, written once for every module.
+-- `psa_db::migrate_module` applies this BEFORE the module's own migrations,
+-- so those may use {{schema}}.current_tenant(), {{schema}}.isolate_by_tenant(…)
+-- and the tables below. `{{schema}}` and `{{role}}` stand for the module's
+-- schema and role (plain lower-case identifiers, checked before they are
+-- put in). The part before the first `-- @part` line goes to every schema;
+-- each `-- @part <name>` section only to the schemas whose `ModuleDb`
+-- lists that part.
+--
+-- The text is applied again whenever it (or the parts a module lists)
+-- changes: its hash is kept in {{schema}}._psa_platform. So every statement
+-- must be idempotent — `create … if not exists`, `create or replace
+-- function`, `alter table … add column if not exists`, policies through
+-- isolate_by_tenant(…) — and a function whose result type changes needs a
+-- `drop function if exists` first.
+--
+-- Cross-tenant work (the outbox relay, housekeeping) goes through narrow
+-- `security definer` functions owned by the migrating role, granted to the
+-- module's role alone; the role itself keeps DML grants under row-level
+-- security and owns nothing.
+
+create table if not exists {{schema}}._psa_platform (
+    only_row boolean primary key default true check (only_row),
+    version text not null,
+    applied_at timestamptz not null default now()
+);
+
+-- The tenant a transaction works for (`set_config('app.tenant_id', …, true)`),
+-- null when none is set: then tenant policies match no row.
+create or replace function {{schema}}.current_tenant() returns uuid
+    language sql stable
+    as $$ select nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+
+-- For migrations: row-level security enabled and forced on tenant tables
+-- (each with a `tenant_id` column), and one policy letting a transaction see
+-- and write only its current tenant's rows.
+create or replace procedure {{schema}}.isolate_by_tenant(variadic tables text[])
+    language plpgsql set search_path = pg_catalog, {{schema}}
+    as $$
+declare
+    t text;
+    verb text;
+begin
+    foreach t in array tables loop
+        execute format('alter table {{schema}}.%I enable row level security', t);
+        execute format('alter table {{schema}}.%I force row level security', t);
+        -- Altered in place when it exists, so applying again keeps one policy.
+        verb := case when exists (select 1 from pg_policy
+                                   where polrelid = format('{{schema}}.%I', t)::regclass and polname = 'tenant_isolation')
+                     then 'alter' else 'create' end;
+        execute format(
+            '%s policy tenant_isolation on {{schema}}.%I'
+            ' using (tenant_id = {{schema}}.current_tenant()) with check (tenant_id = {{schema}}.current_tenant())',
+            verb, t);
+    end loop;
+end $$;
+revoke all on procedure {{schema}}.isolate_by_tenant(text[]) from public;
+
+-- Housekeeping across tenants: deletes rows past their use, returns how
+-- many per table. Every `{{schema}}.housekeeping_<what>() returns jsonb` is
+-- one share of the round — the parts below bring theirs, a module adds its
+-- own in its migrations (e.g. expired auth codes) by defining one. Only the
+-- migrating role can create functions in the schema, so the set is its.
+create or replace function {{schema}}.housekeeping() returns jsonb
+    language plpgsql security definer set search_path = pg_catalog, {{schema}}
+    as $$
+declare
+    share name;
+    counted jsonb;
+    deleted jsonb := '{}';
+begin
+    for share in
+        select p.proname from pg_proc p
+         where p.pronamespace = '{{schema}}'::regnamespace and p.proname like 'housekeeping\_%'
+           and p.pronargs = 0 and p.prorettype = 'jsonb'::regtype and p.prokind = 'f'
+         order by p.proname
+    loop
+        execute format('select {{schema}}.%I()', share) into counted;
+        deleted := deleted || coalesce(counted, '{}');
+    end loop;
+    return deleted;
+end $$;
+revoke all on function {{schema}}.housekeeping() from public;
+grant execute on function {{schema}}.housekeeping() to {{role}};
+
+-- @part outbox
+-- Events are written here in the same transaction as the change; a relay
+-- (serving every tenant) publishes them through the functions below.
+create table if not exists {{schema}}.outbox (
+    tenant_id uuid not null default {{schema}}.current_tenant(),
+    id uuid not null primary key,
+    type text not null,
+    subject text not null,
+    payload jsonb not null,
+    created_at timestamptz not null default now(),
+    sent_at timestamptz,
+    -- Unroutable events stay pending but are retried with growing delays, so
+    -- they neither flood the broker and the logs nor starve newer events.
+    attempts integer not null default 0,
+    next_attempt_at timestamptz
+);
+create index if not exists outbox_pending on {{schema}}.outbox (created_at) where sent_at is null;
+call {{schema}}.isolate_by_tenant('outbox');
+
+create or replace function {{schema}}.outbox_claim(max_rows integer)
+    returns setof {{schema}}.outbox
+    language sql security definer set search_path = pg_catalog, {{schema}}
+    as $$ select * from {{schema}}.outbox
+          where sent_at is null and (next_attempt_at is null or next_attempt_at <= now())
+          order by created_at, id limit max_rows for update skip locked $$;
+
+create or replace function {{schema}}.outbox_mark_sent(ids uuid[])
+    returns void
+    language sql security definer set search_path = pg_catalog, {{schema}}
+    as $$ update {{schema}}.outbox set sent_at = now() where id = any(ids) and sent_at is null $$;
+
+create or replace function {{schema}}.outbox_defer(ids uuid[])
+    returns void
+    language sql security definer set search_path = pg_catalog, {{schema}}
+    as $$ update {{schema}}.outbox set attempts = attempts + 1,
+             next_attempt_at = now() + least(interval '5 minutes', interval '1 second' * power(2, least(attempts, 9)))
+           where id = any(ids) and sent_at is null $$;
+
+create or replace function {{schema}}.outbox_stats(out pending bigint, out oldest timestamptz)
+    language sql security definer set search_path = pg_catalog, {{schema}}
+    as $$ select count(*), min(created_at) from {{schema}}.outbox where sent_at is null $$;
+
+revoke all on function {{schema}}.outbox_claim(integer), {{schema}}.outbox_mark_sent(uuid[]),
+    {{schema}}.outbox_defer(uuid[]), {{schema}}.outbox_stats() from public;
+grant execute on function {{schema}}.outbox_claim(integer), {{schema}}.outbox_mark_sent(uuid[]),
+    {{schema}}.outbox_defer(uuid[]), {{schema}}.outbox_stats() to {{role}};
+
+-- Published rows are kept 7 days (for inspection), then go.
+create or replace function {{schema}}.housekeeping_outbox() returns jsonb
+    language sql set search_path = pg_catalog, {{schema}}
+    as $$ with gone as (delete from {{schema}}.outbox where sent_at < now() - interval '7 days' returning 1)
+          select jsonb_build_object('outbox', count(*)) from gone $$;
+revoke all on function {{schema}}.housekeeping_outbox() from public;
+
+-- @part inbox
+-- The ids of the events a consumer handled, recorded in the same
+-- transaction as the effect: a redelivered event has no second effect.
+create table if not exists {{schema}}.inbox (
+    tenant_id uuid not null default {{schema}}.current_tenant(),
+    event_id uuid not null,
+    type text not null,
+    handled_at timestamptz not null default now(),
+    primary key (tenant_id, event_id)
+);
+call {{schema}}.isolate_by_tenant('inbox');
+
+-- Kept 30 days, far longer than any redelivery, so a late duplicate is still caught.
+create or replace function {{schema}}.housekeeping_inbox() returns jsonb
+    language sql set search_path = pg_catalog, {{schema}}
+    as $$ with gone as (delete from {{schema}}.inbox where handled_at < now() - interval '30 days' returning 1)
+          select jsonb_build_object('inbox', count(*)) from gone $$;
+revoke all on function {{schema}}.housekeeping_inbox() from public;
+
+-- @part idempotency_keys
+-- The stored response of a POST with an `Idempotency-Key`, replayed on retry.
+create table if not exists {{schema}}.idempotency_keys (
+    tenant_id uuid not null default {{schema}}.current_tenant(),
+    key text not null,
+    request_hash text not null,
+    status smallint not null,
+    headers jsonb not null,
+    body jsonb,
+    created_at timestamptz not null default now(),
+    primary key (tenant_id, key)
+);
+call {{schema}}.isolate_by_tenant('idempotency_keys');
+
+-- Keys answer retries for 24 hours only.
+create or replace function {{schema}}.housekeeping_idempotency_keys() returns jsonb
+    language sql set search_path = pg_catalog, {{schema}}
+    as $$ with gone as (delete from {{schema}}.idempotency_keys where created_at < now() - interval '24 hours' returning 1)
+          select jsonb_build_object('idempotency_keys', count(*)) from gone $$;
+revoke all on function {{schema}}.housekeeping_idempotency_keys() from public;
