@@ -10,8 +10,10 @@ use psa_authn::keys::SigningKey;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::PlatformConfig;
-use crate::module::{Module, ModuleContext};
+use crate::module::{Module, ModuleContext, Mounted};
 use crate::openapi;
+use crate::registry::Registry;
+use crate::workers::Workers;
 
 /// Builds the verifier the configuration describes (loading or creating the
 /// dev key when it is enabled).
@@ -44,38 +46,73 @@ pub fn verifier_with(
     ))
 }
 
-/// The whole application for these modules, layers applied.
+/// The whole application of a platform made of exactly these modules (all
+/// mounted), layers applied.
 pub fn app(
     cfg: &PlatformConfig,
     modules: &[Module],
     verifier: Arc<Verifier>,
 ) -> anyhow::Result<Router> {
+    let registry = Arc::new(Registry::new(modules.iter().copied())?);
+    let names: Vec<&str> = modules.iter().map(|m| m.name).collect();
+    app_in(cfg, registry, &names, verifier)
+}
+
+/// The application of the `mount`ed modules of the platform `registry`,
+/// layers applied; their workers live as long as the router.
+pub fn app_in(
+    cfg: &PlatformConfig,
+    registry: Arc<Registry>,
+    mount: &[&str],
+    verifier: Arc<Verifier>,
+) -> anyhow::Result<Router> {
     let ctx = ModuleContext {
         config: Arc::new(cfg.clone()),
         verifier,
+        registry: registry.clone(),
     };
+    let modules = registry.select(mount)?;
     let mut router = Router::new();
     let mut checks = Vec::new();
-    for m in modules {
-        let mounted = (m.mount)(&ctx).with_context(|| format!("mounting module {}", m.name))?;
+    let mut workers = Workers::new("platform");
+    for m in &modules {
+        let mounted = mount_module(&ctx, m)?;
         router = router.merge(mounted.router);
         checks.extend(mounted.checks);
+        workers.append(mounted.workers);
     }
     let docs: Router = SwaggerUi::new("/docs")
-        .url("/openapi.json", openapi::merged(modules))
+        .url("/openapi.json", openapi::merged(&modules))
         .into();
     let router = router
         .merge(docs)
         .merge(psa_http::health::routes(checks))
         .fallback(psa_http::layers::not_found);
-    Ok(psa_http::layers::apply(router, &cfg.http.limits()))
+    Ok(keep_alive(
+        psa_http::layers::apply(router, &cfg.http.limits()),
+        workers,
+    ))
 }
 
-/// Serves these modules (no gateway) until SIGINT/SIGTERM.
-pub async fn serve(cfg: &PlatformConfig, modules: &[Module]) -> anyhow::Result<()> {
-    let app = app(cfg, modules, verifier(cfg)?)?;
-    let names: Vec<&str> = modules.iter().map(|m| m.name).collect();
-    serve_router(cfg, app, &names, Vec::new()).await
+/// Mounts one module, naming it in the error.
+pub fn mount_module(ctx: &ModuleContext, m: &Module) -> anyhow::Result<Mounted> {
+    (m.mount)(ctx).with_context(|| format!("mounting module {}", m.name))
+}
+
+/// Ties `workers` to `router`: they run exactly as long as any clone of it
+/// (and so the server serving it) exists.
+pub fn keep_alive(router: Router, workers: Workers) -> Router {
+    router.layer(axum::Extension(Arc::new(workers)))
+}
+
+/// Serves the `mount`ed modules of `registry` (no gateway) until SIGINT/SIGTERM.
+pub async fn serve(
+    cfg: &PlatformConfig,
+    registry: Arc<Registry>,
+    mount: &[&str],
+) -> anyhow::Result<()> {
+    let app = app_in(cfg, registry, mount, verifier(cfg)?)?;
+    serve_router(cfg, app, mount, Vec::new()).await
 }
 
 /// Serves a router until SIGINT/SIGTERM, drains in-flight requests, then
@@ -152,12 +189,6 @@ pub async fn migrate(
         psa_db::migrate_module(&mut admin, &m.db, pw).await?;
     }
     Ok(())
-}
-
-/// The whole `main` of a module's thin binary: config from `PSA_CONFIG` (a
-/// file, optional) and `PSA_…` variables, telemetry, serve.
-pub fn main_for(modules: &[Module]) -> std::process::ExitCode {
-    run_main(|cfg| async move { serve(&cfg, modules).await })
 }
 
 /// A binary's `main`: configuration from `PSA_CONFIG` (a file, optional) and

@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use psa_authn::permissions::AUDIT_READ;
 use psa_http::health::ReadinessCheck;
-use psa_runtime::{Module, ModuleContext, Mounted, PlatformConfig};
+use psa_runtime::{Module, ModuleContext, Mounted, Permission, PlatformConfig, Workers};
 use sqlx::migrate::Migrator;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -40,17 +41,57 @@ pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
     platform: &[psa_db::PlatformPart::IdempotencyKeys],
 };
 
-pub const PERMISSIONS: &[&str] = &[
-    "users:read",
+pub const USERS_READ: Permission = Permission::new("users:read", "read users");
+pub const USERS_WRITE: Permission = Permission::new(
     "users:write",
-    "roles:read",
-    "roles:write",
-    "service_accounts:read",
+    "invite, change and suspend users; set passwords; reset MFA",
+);
+pub const ROLES_READ: Permission = Permission::new("roles:read", "read roles");
+pub const ROLES_WRITE: Permission =
+    Permission::new("roles:write", "create, change and delete custom roles");
+pub const SERVICE_ACCOUNTS_READ: Permission =
+    Permission::new("service_accounts:read", "read service accounts");
+pub const SERVICE_ACCOUNTS_WRITE: Permission = Permission::new(
     "service_accounts:write",
-    "api_keys:read",
-    "api_keys:write",
-    "audit:read",
+    "create service accounts and rotate their secrets",
+);
+pub const API_KEYS_READ: Permission = Permission::new("api_keys:read", "read API keys");
+pub const API_KEYS_WRITE: Permission =
+    Permission::new("api_keys:write", "create and revoke API keys");
+/// Held only in the platform operator's tenant (`PLATFORM_ONLY`).
+pub const TENANTS_ADMIN: Permission = Permission::new(
+    "tenants:admin",
+    "platform operators only: create, list and suspend tenants",
+);
+
+pub const PERMISSIONS: &[Permission] = &[
+    USERS_READ,
+    USERS_WRITE,
+    ROLES_READ,
+    ROLES_WRITE,
+    SERVICE_ACCOUNTS_READ,
+    SERVICE_ACCOUNTS_WRITE,
+    API_KEYS_READ,
+    API_KEYS_WRITE,
+    AUDIT_READ,
+    TENANTS_ADMIN,
 ];
+
+/// The path prefixes the gateway routes to auth: the admin API and the
+/// OIDC endpoints.
+pub const ROUTES: &[&str] = &[
+    "/v1/users",
+    "/v1/roles",
+    "/v1/service-accounts",
+    "/v1/api-keys",
+    "/v1/tenants",
+    "/v1/audit-events",
+    "/oauth",
+    "/.well-known",
+];
+
+/// The OIDC endpoints, reachable without a token.
+pub const PUBLIC_ROUTES: &[&str] = &["/oauth", "/.well-known"];
 
 pub fn routes() -> OpenApiRouter<AuthState> {
     use admin::*;
@@ -112,6 +153,7 @@ pub fn build_state(ctx: &ModuleContext) -> anyhow::Result<AuthState> {
         verifier: ctx.verifier.clone(),
         config: ctx.config.clone(),
         master: Arc::new(master_key(&ctx.config)?),
+        registry: ctx.registry.clone(),
     })
 }
 
@@ -145,17 +187,22 @@ pub fn module() -> Module {
     Module {
         name: "auth",
         db: DB,
+        routes: ROUTES,
+        public_routes: PUBLIC_ROUTES,
         permissions: PERMISSIONS,
+        publishes: &[],
+        consumes: &[],
         mount: |ctx| {
             let state = build_state(ctx)?;
-            let housekeeping =
-                std::sync::Arc::new(psa_db::housekeeping(state.pool.clone(), "auth"));
+            let mut workers = Workers::new("auth");
+            workers.housekeeping(state.pool.clone(), "auth");
             Ok(Mounted {
                 checks: vec![ReadinessCheck::postgres(
                     "auth.postgres",
                     state.pool.clone(),
                 )],
-                router: router(state).layer(axum::Extension(housekeeping)),
+                router: router(state),
+                workers,
             })
         },
         openapi,

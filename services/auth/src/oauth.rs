@@ -226,6 +226,7 @@ pub fn pkce_challenge(verifier: &str) -> String {
 
 async fn user_permissions(
     conn: &mut sqlx::PgConnection,
+    registry: &psa_runtime::Registry,
     user_id: Uuid,
 ) -> Result<Option<BTreeSet<String>>, AuthError> {
     let row: Option<(Vec<String>, String)> =
@@ -235,7 +236,7 @@ async fn user_permissions(
             .await?;
     match row {
         Some((roles, status)) if status == "active" => {
-            Ok(Some(perms::of_roles(conn, &roles).await?))
+            Ok(Some(perms::of_roles(conn, registry, &roles).await?))
         }
         _ => Ok(None),
     }
@@ -285,7 +286,7 @@ async fn authorization_code(
             "code_verifier, client_id or redirect_uri does not match",
         ));
     }
-    let perms = user_permissions(&mut tx, user_id)
+    let perms = user_permissions(&mut tx, &state.registry, user_id)
         .await?
         .ok_or_else(|| invalid_grant("the user is not active"))?;
     let refresh = tokens::issue_refresh(
@@ -364,7 +365,7 @@ async fn refresh(
         .bind(sha256_hex(token))
         .execute(&mut *tx)
         .await?;
-    let perms = user_permissions(&mut tx, user_id)
+    let perms = user_permissions(&mut tx, &state.registry, user_id)
         .await?
         .ok_or_else(|| invalid_grant("the user is not active"))?;
     let next = tokens::issue_refresh(

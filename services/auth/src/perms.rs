@@ -1,9 +1,12 @@
 //! Roles to permissions, and the rule that nobody hands out what they lack.
+//! The permission catalogue is the platform's registry of modules: a grant
+//! may name only what some module declares.
 
 use std::collections::BTreeSet;
 
 use psa_authn::Caller;
-use psa_authn::permissions::{PLATFORM_ONLY, builtin_role, is_known};
+use psa_authn::permissions::{BUILTIN_ROLES, PLATFORM_ONLY};
+use psa_runtime::Registry;
 use sqlx::PgConnection;
 
 use crate::error::AuthError;
@@ -11,12 +14,13 @@ use crate::error::AuthError;
 /// The permissions a set of role names grants in the current tenant.
 pub async fn of_roles(
     conn: &mut PgConnection,
+    registry: &Registry,
     roles: &[String],
 ) -> Result<BTreeSet<String>, AuthError> {
     let mut perms = BTreeSet::new();
     let mut custom = Vec::new();
     for r in roles {
-        match builtin_role(r) {
+        match registry.builtin_role(r) {
             Some(p) => perms.extend(p.into_iter().map(str::to_owned)),
             None => custom.push(r.clone()),
         }
@@ -35,7 +39,7 @@ pub async fn of_roles(
 /// Role names must exist in the tenant (built-in or custom).
 pub async fn check_roles_exist(conn: &mut PgConnection, roles: &[String]) -> Result<(), AuthError> {
     for r in roles {
-        if builtin_role(r).is_some() {
+        if BUILTIN_ROLES.contains(&r.as_str()) {
             continue;
         }
         let exists: bool =
@@ -50,16 +54,17 @@ pub async fn check_roles_exist(conn: &mut PgConnection, roles: &[String]) -> Res
     Ok(())
 }
 
-/// Permissions must be catalogued, platform-only ones only in the platform
-/// tenant, and the caller must hold every one it hands out.
+/// Permissions must be registered by a module, platform-only ones only in
+/// the platform tenant, and the caller must hold every one it hands out.
 pub fn check_grant(
+    registry: &Registry,
     caller: &Caller,
     perms: &BTreeSet<String>,
     platform_tenant: bool,
     field: &str,
 ) -> Result<(), AuthError> {
     for p in perms {
-        if !is_known(p) {
+        if registry.permission(p).is_none() {
             return Err(AuthError::invalid(
                 field,
                 &format!("unknown permission {p}"),

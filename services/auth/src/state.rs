@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use psa_authn::{HasVerifier, Verifier};
-use psa_runtime::PlatformConfig;
+use psa_runtime::{PlatformConfig, Registry};
 use sqlx::PgPool;
 
 use crate::secrets::MasterKey;
@@ -12,6 +12,9 @@ pub struct AuthState {
     pub verifier: Arc<Verifier>,
     pub config: Arc<PlatformConfig>,
     pub master: Arc<MasterKey>,
+    /// The platform's modules: their permissions are the catalogue grants
+    /// are checked against.
+    pub registry: Arc<Registry>,
 }
 
 impl AuthState {

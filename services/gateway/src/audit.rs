@@ -3,18 +3,12 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
-use psa_authn::Caller;
-use psa_http::extract::Query;
-use psa_http::pagination::{self, Cursor, Page};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-use crate::GatewayState;
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AuditEntry {
@@ -110,45 +104,4 @@ async fn write(pool: &PgPool, entries: &[AuditEntry]) -> Result<(), sqlx::Error>
         .await?;
     }
     tx.commit().await
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    /// Only the entries of this request.
-    pub request_id: Option<String>,
-}
-
-/// The tenant's writes through the gateway, newest last.
-#[utoipa::path(get, path = "/v1/audit-log", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = Page<AuditEntry>)), security(("bearer" = ["audit:read"])))]
-pub async fn list(
-    State(state): State<GatewayState>,
-    caller: Caller,
-    Query(q): Query<AuditQuery>,
-) -> Result<axum::Json<Page<AuditEntry>>, psa_http::Problem> {
-    caller.require("audit:read")?;
-    let limit = pagination::limit(q.limit)?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()?
-        .map(|c| c.id);
-    let mut tx = psa_db::begin_tenant(&state.pool, caller.tenant()?).await?;
-    let rows: Vec<AuditEntry> = sqlx::query_as(
-        "select id, request_id, subject, client_id, method, path, resource_id, status, created_at from gateway.audit_log
-         where ($1::uuid is null or id > $1) and ($2::text is null or request_id = $2) order by id limit $3",
-    )
-    .bind(after)
-    .bind(&q.request_id)
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(axum::Json(Page::from_rows(rows, limit, "id", |r| {
-        (String::new(), r.id)
-    })))
 }

@@ -4,16 +4,16 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use psa_authn::keys::SigningKey;
-use psa_runtime::{Module, PlatformConfig};
+use psa_runtime::{Module, PlatformConfig, Registry};
 use uuid::Uuid;
 
-use crate::all_modules;
+use crate::{all_modules, registry};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "psa",
     version,
-    about = "PSA platform: serve, migrate, seed, tokens, OpenAPI"
+    about = "PSA platform: serve, migrate, seed, tokens, OpenAPI and AsyncAPI"
 )]
 struct Cli {
     /// A TOML file over the built-in defaults; `PSA_…` variables override both.
@@ -49,6 +49,8 @@ enum Command {
     },
     /// Print the merged OpenAPI 3.1 document.
     Openapi,
+    /// Print the AsyncAPI 3.0 document of every event type the modules publish.
+    Asyncapi,
     /// Auth module administration.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -67,9 +69,24 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> ExitCode {
-    if let Command::Openapi = cli.command {
-        print!("{}", psa_runtime::openapi::render(&all_modules()));
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", psa_runtime::openapi::render(&all_modules()));
+            return ExitCode::SUCCESS;
+        }
+        Command::Asyncapi => {
+            return match registry().and_then(|r| psa_runtime::asyncapi::render(&r)) {
+                Ok(doc) => {
+                    print!("{doc}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let cfg = match PlatformConfig::load(cli.config.as_deref()) {
         Ok(c) => c,
@@ -97,20 +114,43 @@ fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn select(names: &[String]) -> anyhow::Result<Vec<Module>> {
-    let all = all_modules();
+/// The named modules (`all` for every one) out of the registry.
+fn select(registry: &Registry, names: &[String]) -> anyhow::Result<Vec<Module>> {
     if names.iter().any(|n| n == "all") {
-        return Ok(all);
+        return Ok(registry.modules().to_vec());
     }
-    names
-        .iter()
-        .map(|n| {
-            all.iter().copied().find(|m| m.name == n).with_context(|| {
-                let known: Vec<&str> = all.iter().map(|m| m.name).collect();
-                format!("unknown module {n}; known: all, {}", known.join(", "))
-            })
-        })
-        .collect()
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    registry
+        .select(&names)
+        .map_err(|e| anyhow::anyhow!("{e}; or all"))
+}
+
+/// Serves the `names`d modules of the platform (`all` for every one): the
+/// gateway, when among them, in front of the others, which it mounts
+/// in-process, reaching the ones `gateway.upstreams` names over HTTP.
+pub async fn serve(cfg: &PlatformConfig, names: &[&str]) -> anyhow::Result<()> {
+    let registry = registry()?;
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let modules = select(&registry, &names)?;
+    let mount: Vec<&str> = modules.iter().map(|m| m.name).collect();
+    if !mount.contains(&"gateway") {
+        return psa_runtime::serve::serve(cfg, registry, &mount).await;
+    }
+    let (app, background) = psa_gateway::app(
+        cfg,
+        registry.clone(),
+        &mount,
+        psa_runtime::serve::verifier(cfg)?,
+    )?;
+    let mut served = mount.clone();
+    served.extend(
+        registry
+            .modules()
+            .iter()
+            .map(|m| m.name)
+            .filter(|n| cfg.gateway.upstreams.contains_key(*n) && !mount.contains(n)),
+    );
+    psa_runtime::serve::serve_router(cfg, app, &served, background).await
 }
 
 fn progress(msg: &str) {
@@ -120,33 +160,16 @@ fn progress(msg: &str) {
 async fn dispatch(command: Command, cfg: &PlatformConfig) -> anyhow::Result<()> {
     match command {
         Command::Serve { modules } => {
-            let modules = select(&modules)?;
             eprintln!(
                 "psa: serving on {} (public URL {})",
                 cfg.http.bind, cfg.http.public_url
             );
             eprintln!("psa: API docs at {}/docs", cfg.http.public_url);
-            if !modules.iter().any(|m| m.name == "gateway") {
-                return psa_runtime::serve::serve(cfg, &modules).await;
-            }
-            // The gateway in front: the selected modules in-process, the
-            // ones configured as upstreams over HTTP.
-            let behind: Vec<Module> = all_modules()
-                .into_iter()
-                .filter(|m| m.name != "gateway")
-                .filter(|m| {
-                    modules.iter().any(|s| s.name == m.name)
-                        || cfg.gateway.upstreams.contains_key(m.name)
-                })
-                .collect();
-            let (app, background) =
-                psa_gateway::app(cfg, &behind, psa_runtime::serve::verifier(cfg)?)?;
-            let mut names = vec!["gateway"];
-            names.extend(behind.iter().map(|m| m.name));
-            psa_runtime::serve::serve_router(cfg, app, &names, background).await
+            let names: Vec<&str> = modules.iter().map(String::as_str).collect();
+            serve(cfg, &names).await
         }
         Command::Migrate => {
-            psa_runtime::serve::migrate(cfg, &all_modules(), progress).await?;
+            psa_runtime::serve::migrate(cfg, registry()?.modules(), progress).await?;
             progress("migrations done");
             Ok(())
         }
@@ -178,7 +201,9 @@ async fn dispatch(command: Command, cfg: &PlatformConfig) -> anyhow::Result<()> 
             );
             Ok(())
         }
-        Command::Openapi => unreachable!("handled before configuration is loaded"),
+        Command::Openapi | Command::Asyncapi => {
+            unreachable!("handled before configuration is loaded")
+        }
         Command::Auth(AuthCommand::RotateKeys) => {
             let pool = psa_db::module_pool(&cfg.database, &psa_auth::DB)?;
             let master = psa_auth::master_key(cfg)?;

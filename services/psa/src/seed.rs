@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::all_modules;
+use crate::registry;
 
 /// The demo tenant's fixed id, so seeding twice finds the first run's data.
 pub const DEMO_TENANT: Uuid = Uuid::from_u128(0x0194_0000_0000_7000_8000_0000_0000_0de0);
@@ -181,13 +181,12 @@ pub async fn seed_demo(cfg: &PlatformConfig) -> anyhow::Result<()> {
     let verifier =
         Verifier::with_static_keys(IssuerConfig::new(SEED_ISSUER, "psa"), seed_key.jwks())
             .map_err(|e| anyhow::anyhow!(e))?;
-    let modules = all_modules();
-    let tenant_perms: Vec<&str> = psa_authn::permissions::CATALOGUE
-        .iter()
-        .map(|(p, _)| *p)
-        .filter(|p| !psa_authn::permissions::PLATFORM_ONLY.contains(p))
-        .collect();
-    let app = psa_runtime::serve::app(cfg, &modules, Arc::new(verifier))?;
+    let registry = registry()?;
+    let tenant_perms = registry
+        .builtin_role("admin")
+        .expect("admin is a built-in role");
+    let mount: Vec<&str> = registry.modules().iter().map(|m| m.name).collect();
+    let app = psa_runtime::serve::app_in(cfg, registry.clone(), &mount, Arc::new(verifier))?;
 
     eprintln!("psa: [auth] operator and demo tenants, users, service account");
     let auth_pool = psa_db::module_pool(&cfg.database, &psa_auth::DB)?;

@@ -131,7 +131,7 @@ pub async fn create(
     let platform = tokens::tenant_info(&state.pool, tenant)
         .await?
         .is_some_and(|t| t.is_platform);
-    perms::check_grant(&caller, &set, platform, "permissions")?;
+    perms::check_grant(&state.registry, &caller, &set, platform, "permissions")?;
     let id = Uuid::now_v7();
     let secret = random_token();
     let key = format!("psa_{}_{}_{secret}", tenant.simple(), id.simple());

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use psa_authn::Caller;
-use psa_authn::permissions::{BUILTIN_ROLES, builtin_role};
+use psa_authn::permissions::BUILTIN_ROLES;
 use psa_http::extract::{Json, PathId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -63,7 +63,9 @@ pub async fn list(
             id: None,
             name: (*name).to_owned(),
             description: None,
-            permissions: builtin_role(name)
+            permissions: state
+                .registry
+                .builtin_role(name)
                 .unwrap_or_default()
                 .into_iter()
                 .map(str::to_owned)
@@ -100,14 +102,14 @@ async fn validate(state: &AuthState, caller: &Caller, input: &RoleInput) -> Resu
     {
         return Err(AuthError::invalid("description", "at most 1000 characters"));
     }
-    if builtin_role(name).is_some() {
+    if BUILTIN_ROLES.contains(&name) {
         return Err(AuthError::Conflict(format!("{name} is a built-in role")));
     }
     let platform = tokens::tenant_info(&state.pool, caller.tenant()?)
         .await?
         .is_some_and(|t| t.is_platform);
     let set: BTreeSet<String> = input.permissions.iter().cloned().collect();
-    perms::check_grant(caller, &set, platform, "permissions")
+    perms::check_grant(&state.registry, caller, &set, platform, "permissions")
 }
 
 #[utoipa::path(post, path = "/v1/roles", tag = "roles", request_body = RoleInput,

@@ -80,7 +80,7 @@ pub async fn create(
     let platform = tokens::tenant_info(&state.pool, tenant)
         .await?
         .is_some_and(|t| t.is_platform);
-    perms::check_grant(&caller, &set, platform, "permissions")?;
+    perms::check_grant(&state.registry, &caller, &set, platform, "permissions")?;
     let id = Uuid::now_v7();
     let client_id = format!("sa.{}", tokens::tenant_token(tenant));
     let secret = random_token();

@@ -126,11 +126,11 @@ async fn check_roles(
     roles: &[String],
 ) -> Result<(), AuthError> {
     perms::check_roles_exist(conn, roles).await?;
-    let granted = perms::of_roles(conn, roles).await?;
+    let granted = perms::of_roles(conn, &state.registry, roles).await?;
     let platform = tokens::tenant_info(&state.pool, caller.tenant()?)
         .await?
         .is_some_and(|t| t.is_platform);
-    perms::check_grant(caller, &granted, platform, "roles")
+    perms::check_grant(&state.registry, caller, &granted, platform, "roles")
 }
 
 async fn fetch(conn: &mut PgConnection, id: Uuid) -> Result<User, AuthError> {

@@ -1,0 +1,194 @@
+//! One request through the front door: route by the registry, authenticate
+//! (unless the prefix is public), rate-limit, forward, record writes.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use psa_http::Problem;
+use psa_http::layers::RouteLabel;
+use uuid::Uuid;
+
+use super::authn::{Identity, authenticate};
+use crate::audit;
+use crate::proxy;
+use crate::ratelimit::{self, Decision, Source};
+use crate::state::GatewayState;
+
+fn rate_headers(headers: &mut HeaderMap, d: &Decision) {
+    let pairs = [
+        (
+            "ratelimit-policy",
+            format!("\"default\";q={};w={}", d.limit, ratelimit::WINDOW_SECS),
+        ),
+        (
+            "ratelimit",
+            format!("\"default\";r={};t={}", d.remaining, d.reset_secs),
+        ),
+        ("ratelimit-limit", d.limit.to_string()),
+        ("ratelimit-remaining", d.remaining.to_string()),
+        ("ratelimit-reset", d.reset_secs.to_string()),
+    ];
+    for (k, v) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            headers.insert(k, v);
+        }
+    }
+}
+
+fn rate_limited(d: &Decision) -> Response {
+    let mut res = Problem::new(StatusCode::TOO_MANY_REQUESTS)
+        .with_detail("rate limit exceeded")
+        .with_header(header::RETRY_AFTER, HeaderValue::from(d.retry_after_secs))
+        .into_response();
+    rate_headers(res.headers_mut(), d);
+    res
+}
+
+fn client_ip_key(peer: Option<SocketAddr>) -> String {
+    format!(
+        "ip:{}",
+        peer.map(|p| p.ip().to_string()).unwrap_or_default()
+    )
+}
+
+/// Everything not served by the gateway itself passes here.
+pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let Some(route) = state.registry.route(&path) else {
+        return psa_http::layers::not_found().await.into_response();
+    };
+    let (prefix, module) = (route.prefix, route.module);
+    let Some(upstream) = state.upstreams.get(module) else {
+        return psa_http::layers::not_found().await.into_response();
+    };
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let host = req.headers().get(header::HOST).cloned();
+    proxy::set_forwarded(req.headers_mut(), peer, host);
+
+    let identity = if route.public {
+        Identity {
+            caller: None,
+            rate_key: client_ip_key(peer),
+            limit: state.limiter.default_limit(),
+        }
+    } else {
+        match authenticate(&state, &mut req).await {
+            Ok(id) => id,
+            Err(p) => {
+                // Failed credentials count against the client's address, so
+                // guessing is slowed down like any other unauthenticated traffic.
+                if state.config.gateway.rate_limit.enabled {
+                    let (d, _) = state
+                        .limiter
+                        .check(&client_ip_key(peer), state.limiter.default_limit())
+                        .await;
+                    if !d.allowed {
+                        return labelled(rate_limited(&d), prefix);
+                    }
+                }
+                return labelled(p.into_response(), prefix);
+            }
+        }
+    };
+
+    let decision = if state.config.gateway.rate_limit.enabled {
+        let (d, source) = state
+            .limiter
+            .check(&identity.rate_key, identity.limit)
+            .await;
+        if source == Source::Closed {
+            return labelled(
+                Problem::service_unavailable("rate limiting is unavailable", 1).into_response(),
+                prefix,
+            );
+        }
+        if !d.allowed {
+            metrics::counter!("gateway_rate_limited_total").increment(1);
+            return labelled(rate_limited(&d), prefix);
+        }
+        Some(d)
+    } else {
+        None
+    };
+
+    let method = req.method().clone();
+    let is_write = path.starts_with("/v1/")
+        && matches!(
+            method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let timeout = Duration::from_secs(state.config.gateway.upstream_timeout_secs);
+    let mut res = upstream.forward(module, req, timeout).await;
+    if let Some(d) = decision {
+        rate_headers(res.headers_mut(), &d);
+    }
+    if is_write && let Some(caller) = identity.caller.as_ref().filter(|c| c.tenant_id.is_some()) {
+        let entry = audit::AuditEntry {
+            id: Uuid::now_v7(),
+            tenant_id: caller.tenant_id.unwrap_or_default(),
+            request_id,
+            subject: caller.subject.clone(),
+            client_id: caller.client_id.clone(),
+            method: method.to_string(),
+            path: path.clone(),
+            resource_id: resource_id(&path, res.headers()),
+            status: res.status().as_u16() as i16,
+            created_at: chrono::Utc::now(),
+        };
+        if state.audit.send(entry).await.is_err() {
+            tracing::error!("the audit writer is gone; an audit entry was not recorded");
+        }
+    }
+    labelled(res, prefix)
+}
+
+fn labelled(mut res: Response, prefix: &str) -> Response {
+    res.extensions_mut().insert(RouteLabel(prefix.to_owned()));
+    res
+}
+
+/// The resource a write touched: the created one's id from `Location`, else
+/// the last id in the path.
+pub fn resource_id(path: &str, headers: &HeaderMap) -> Option<String> {
+    let from_location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| l.rsplit('/').next())
+        .filter(|s| Uuid::parse_str(s).is_ok());
+    from_location
+        .or_else(|| path.split('/').rev().find(|s| Uuid::parse_str(s).is_ok()))
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_id_prefers_location() {
+        let mut h = HeaderMap::new();
+        let id = Uuid::now_v7();
+        h.insert(
+            header::LOCATION,
+            HeaderValue::from_str(&format!("/v1/customers/{id}")).unwrap(),
+        );
+        assert_eq!(resource_id("/v1/customers", &h), Some(id.to_string()));
+        let other = Uuid::now_v7();
+        assert_eq!(
+            resource_id(&format!("/v1/customers/{other}"), &HeaderMap::new()),
+            Some(other.to_string())
+        );
+    }
+}
