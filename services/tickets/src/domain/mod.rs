@@ -1,4 +1,6 @@
 //! Ticket types and rules. No SQL, no HTTP.
 
+pub mod comment;
 pub mod sla;
 pub mod ticket;
+pub mod time_entry;

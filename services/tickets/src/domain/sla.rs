@@ -1,30 +1,20 @@
 //! SLA clocks in business time: a calendar of weekly windows in a time zone
 //! (weekends and nights not counted, DST handled by the zone), adding
-//! business minutes to an instant and measuring business minutes between two.
+//! business minutes to an instant and measuring business minutes between two;
+//! the due times a contract's terms give a ticket, and how waiting pauses them.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use psa_crm::domain::contract::{self as crm, BusinessHours, SlaTarget, SlaTerms};
+use uuid::Uuid;
+
+use crate::domain::ticket::{Priority, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {
     pub tz: Tz,
     /// (weekday, start, end) in local time.
     pub windows: Vec<(Weekday, NaiveTime, NaiveTime)>,
-}
-
-/// The contract's `business_hours` as CRM publishes it.
-#[derive(Debug, Deserialize)]
-pub struct BusinessHoursDoc {
-    pub time_zone: String,
-    pub windows: Vec<WindowDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct WindowDoc {
-    pub day: String,
-    pub start: String,
-    pub end: String,
 }
 
 impl Calendar {
@@ -36,19 +26,20 @@ impl Calendar {
         }
     }
 
-    pub fn from_doc(doc: &BusinessHoursDoc) -> Option<Self> {
+    /// The contract's business hours; None when they name no valid window
+    /// (the clock then runs around the clock).
+    pub fn from_doc(doc: &BusinessHours) -> Option<Self> {
         let tz: Tz = doc.time_zone.parse().ok()?;
         let mut windows = Vec::new();
         for w in &doc.windows {
-            let day = match w.day.as_str() {
-                "mon" => Weekday::Mon,
-                "tue" => Weekday::Tue,
-                "wed" => Weekday::Wed,
-                "thu" => Weekday::Thu,
-                "fri" => Weekday::Fri,
-                "sat" => Weekday::Sat,
-                "sun" => Weekday::Sun,
-                _ => return None,
+            let day = match w.day {
+                crm::Weekday::Mon => Weekday::Mon,
+                crm::Weekday::Tue => Weekday::Tue,
+                crm::Weekday::Wed => Weekday::Wed,
+                crm::Weekday::Thu => Weekday::Thu,
+                crm::Weekday::Fri => Weekday::Fri,
+                crm::Weekday::Sat => Weekday::Sat,
+                crm::Weekday::Sun => Weekday::Sun,
             };
             let start = NaiveTime::parse_from_str(&w.start, "%H:%M").ok()?;
             let end = NaiveTime::parse_from_str(&w.end, "%H:%M").ok()?;
@@ -134,17 +125,124 @@ impl Calendar {
     }
 }
 
+/// The contract in force for a ticket: which one, its calendar and targets.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    pub contract_id: Uuid,
+    pub calendar: Calendar,
+    pub targets: SlaTerms,
+}
+
+/// A ticket's due times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DueTimes {
+    pub response: Option<DateTime<Utc>>,
+    pub resolution: Option<DateTime<Utc>>,
+}
+
+impl Terms {
+    /// The contract's terms; its business hours, when absent or unusable,
+    /// leave the clock running around the clock.
+    pub fn new(contract_id: Uuid, targets: SlaTerms, hours: Option<&BusinessHours>) -> Self {
+        Self {
+            contract_id,
+            calendar: hours
+                .and_then(Calendar::from_doc)
+                .unwrap_or_else(Calendar::always),
+            targets,
+        }
+    }
+
+    fn target(&self, priority: Priority) -> SlaTarget {
+        match priority {
+            Priority::Low => self.targets.low,
+            Priority::Medium => self.targets.medium,
+            Priority::High => self.targets.high,
+            Priority::Critical => self.targets.critical,
+        }
+    }
+
+    /// The due times of a ticket of `priority` opened at `opened`.
+    pub fn due_times(&self, priority: Priority, opened: DateTime<Utc>) -> DueTimes {
+        let target = self.target(priority);
+        let due = |minutes: u32| Some(self.calendar.add(opened, i64::from(minutes)));
+        DueTimes {
+            response: due(target.response_minutes),
+            resolution: due(target.resolution_minutes),
+        }
+    }
+}
+
+/// The clocks of a ticket that a change of status or priority moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clocks {
+    pub due: DueTimes,
+    /// Since when the ticket waits (on the customer); the clocks stand still meanwhile.
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// What a ticket's change does to its clocks at `now`.
+pub struct Change<'a> {
+    pub terms: Option<&'a Terms>,
+    pub opened: DateTime<Utc>,
+    pub from: (Status, Priority),
+    pub to: (Status, Priority),
+    pub now: DateTime<Utc>,
+}
+
+impl Clocks {
+    /// A new priority recomputes the due times from the opening; leaving
+    /// `waiting` moves them by the business time paused; resolving stamps
+    /// the resolution once, reopening clears it.
+    pub fn after(self, change: &Change<'_>) -> Clocks {
+        let (from, to) = (change.from.0, change.to.0);
+        let mut next = self;
+        if let Some(terms) = change.terms
+            && change.to.1 != change.from.1
+        {
+            next.due = terms.due_times(change.to.1, change.opened);
+        }
+        if to == Status::Waiting && from != Status::Waiting {
+            next.waiting_since = Some(change.now);
+        }
+        if from == Status::Waiting && to != Status::Waiting {
+            if let (Some(since), Some(terms)) = (self.waiting_since, change.terms) {
+                let paused = terms.calendar.between(since, change.now);
+                let shift = |d: Option<DateTime<Utc>>| d.map(|d| terms.calendar.add(d, paused));
+                next.due = DueTimes {
+                    response: shift(next.due.response),
+                    resolution: shift(next.due.resolution),
+                };
+            }
+            next.waiting_since = None;
+        }
+        next.resolved_at = match to {
+            Status::Resolved | Status::Closed => self.resolved_at.or(Some(change.now)),
+            _ => None,
+        };
+        next
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn office(tz: &str) -> Calendar {
-        Calendar::from_doc(&BusinessHoursDoc {
+        let days = [
+            crm::Weekday::Mon,
+            crm::Weekday::Tue,
+            crm::Weekday::Wed,
+            crm::Weekday::Thu,
+            crm::Weekday::Fri,
+        ];
+        Calendar::from_doc(&BusinessHours {
             time_zone: tz.into(),
-            windows: ["mon", "tue", "wed", "thu", "fri"]
-                .iter()
-                .map(|d| WindowDoc {
-                    day: (*d).into(),
+            windows: days
+                .into_iter()
+                .map(|day| crm::BusinessWindow {
+                    day,
                     start: "08:00".into(),
                     end: "17:00".into(),
                 })
@@ -209,5 +307,85 @@ mod tests {
         let t = utc("2026-11-21T23:00:00Z");
         assert_eq!(cal.add(t, 90), t + Duration::minutes(90));
         assert_eq!(cal.between(t, t + Duration::days(2)), 2 * 24 * 60);
+    }
+
+    fn terms() -> Terms {
+        let t = |r, s| SlaTarget {
+            response_minutes: r,
+            resolution_minutes: s,
+        };
+        Terms {
+            contract_id: Uuid::nil(),
+            calendar: office("Europe/Berlin"),
+            targets: SlaTerms {
+                low: t(480, 4800),
+                medium: t(240, 1440),
+                high: t(60, 480),
+                critical: t(15, 240),
+            },
+        }
+    }
+
+    #[test]
+    fn leaving_waiting_moves_due_times_by_the_business_time_paused() {
+        let terms = terms();
+        let opened = utc("2026-11-16T08:00:00Z");
+        let due = terms.due_times(Priority::High, opened);
+        let waiting = Clocks {
+            due,
+            waiting_since: Some(utc("2026-11-20T15:00:00Z")),
+            resolved_at: None,
+        };
+        let back = waiting.after(&Change {
+            terms: Some(&terms),
+            opened,
+            from: (Status::Waiting, Priority::High),
+            to: (Status::InProgress, Priority::High),
+            now: utc("2026-11-23T08:00:00Z"),
+        });
+        assert_eq!(back.waiting_since, None);
+        assert_eq!(
+            back.due.resolution,
+            due.resolution.map(|d| terms.calendar.add(d, 120))
+        );
+    }
+
+    #[test]
+    fn priority_change_recomputes_and_resolution_is_stamped_once() {
+        let terms = terms();
+        let opened = utc("2026-11-16T08:00:00Z");
+        let now = utc("2026-11-17T08:00:00Z");
+        let clocks = Clocks {
+            due: terms.due_times(Priority::Low, opened),
+            waiting_since: None,
+            resolved_at: None,
+        };
+        let change = |from, to| Change {
+            terms: Some(&terms),
+            opened,
+            from,
+            to,
+            now,
+        };
+        let raised = clocks.after(&change(
+            (Status::Open, Priority::Low),
+            (Status::Resolved, Priority::Critical),
+        ));
+        assert_eq!(raised.due, terms.due_times(Priority::Critical, opened));
+        assert_eq!(raised.resolved_at, Some(now));
+        let earlier = Clocks {
+            resolved_at: Some(opened),
+            ..raised
+        };
+        let closed = earlier.after(&change(
+            (Status::Resolved, Priority::Critical),
+            (Status::Closed, Priority::Critical),
+        ));
+        assert_eq!(closed.resolved_at, Some(opened), "kept from resolving");
+        let reopened = closed.after(&change(
+            (Status::Closed, Priority::Critical),
+            (Status::Open, Priority::Critical),
+        ));
+        assert_eq!(reopened.resolved_at, None);
     }
 }

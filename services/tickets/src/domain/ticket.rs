@@ -1,3 +1,6 @@
+//! Tickets: their fields, the rules a ticket's fields follow and the status
+//! workflow.
+
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
 use psa_http::validate::FieldErrors;
@@ -45,6 +48,43 @@ impl Status {
     pub fn can_become(self, next: Status) -> bool {
         self == next || self.allowed_next().contains(&next)
     }
+
+    /// `next` if the workflow allows it from here (staying is always allowed).
+    pub fn transition(self, next: Status) -> Result<Status, IllegalTransition> {
+        if self.can_become(next) {
+            Ok(next)
+        } else {
+            Err(IllegalTransition {
+                from: self,
+                to: next,
+            })
+        }
+    }
+}
+
+/// A status change the workflow does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IllegalTransition {
+    pub from: Status,
+    pub to: Status,
+}
+
+impl std::fmt::Display for IllegalTransition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let allowed: Vec<&str> = self
+            .from
+            .allowed_next()
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        write!(
+            f,
+            "a {} ticket cannot become {}; allowed: {}",
+            self.from.as_str(),
+            self.to.as_str(),
+            allowed.join(", ")
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
@@ -78,7 +118,7 @@ pub enum TicketType {
     Change,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Ticket {
     pub id: Uuid,
     /// Per tenant: `T-000123`.
@@ -143,6 +183,11 @@ impl NewTicket {
     }
 }
 
+/// A ticket's number from the tenant's counter: `T-000123`.
+pub fn number(n: i64) -> String {
+    format!("T-{n:06}")
+}
+
 fn incident() -> TicketType {
     TicketType::Incident
 }
@@ -151,7 +196,7 @@ fn medium() -> Priority {
 }
 
 /// The fields a merge patch may change.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
     #[schema(max_length = 300, pattern = "\\S")]
@@ -272,5 +317,14 @@ mod tests {
         assert!(Status::Resolved.can_become(Status::Open), "reopen");
         assert!(Status::Closed.can_become(Status::Open), "reopen");
         assert!(!Status::Closed.can_become(Status::InProgress));
+        let err = Status::New.transition(Status::Closed).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a new ticket cannot become closed; allowed: open"
+        );
+        assert_eq!(
+            Status::Waiting.transition(Status::Waiting),
+            Ok(Status::Waiting)
+        );
     }
 }

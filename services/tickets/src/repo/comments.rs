@@ -1,0 +1,47 @@
+//! Comments in `tickets.comments`.
+
+use psa_kernel::Keyset;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::domain::comment::{Comment, NewComment, Visibility};
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    ticket_id: Uuid,
+    author: &str,
+    input: &NewComment,
+) -> Result<Comment, sqlx::Error> {
+    sqlx::query_as!(
+        Comment,
+        r#"insert into tickets.comments (id, ticket_id, author, visibility, body)
+           values ($1, $2, $3, $4, $5)
+           returning id, ticket_id, author, visibility as "visibility: Visibility", body, created_at"#,
+        Uuid::now_v7(),
+        ticket_id,
+        author,
+        input.visibility as _,
+        input.body.trim(),
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// One page of a ticket's comments, oldest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    ticket_id: Uuid,
+    keyset: &Keyset,
+) -> Result<Vec<Comment>, sqlx::Error> {
+    // A comment never changes, so "changed since" (`updated_since`) means
+    // "written since": the derived table names `created_at` so.
+    let mut qb = QueryBuilder::<Postgres>::new(
+        "select id, ticket_id, author, visibility, body, created_at
+         from (select id, ticket_id, author, visibility, body, created_at, created_at as updated_at
+               from tickets.comments) as comments
+         where ticket_id = ",
+    );
+    qb.push_bind(ticket_id);
+    keyset.push(&mut qb);
+    qb.build_query_as().fetch_all(conn).await
+}

@@ -1,0 +1,56 @@
+//! What tickets know of CRM (customers and contracts, kept from CRM's
+//! events), read where tickets are opened and changed.
+
+use psa_crm::domain::contract::{BusinessHours, SlaTerms};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::domain::sla::Terms;
+
+/// Whether the customer is known and not deleted.
+pub async fn customer_known(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from tickets.customers where id = $1 and not deleted) as "known!""#,
+        id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The SLA terms in force for a customer today: its newest active contract
+/// that has some.
+pub async fn terms_for_customer(
+    conn: &mut PgConnection,
+    customer: Uuid,
+) -> Result<Option<Terms>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select id, sla as "sla!: Json<SlaTerms>", business_hours as "business_hours: Json<BusinessHours>"
+           from tickets.contracts
+           where customer_id = $1 and not deleted and status = 'active' and sla is not null
+             and start_date <= current_date and (end_date is null or end_date >= current_date)
+           order by start_date desc, id desc limit 1"#,
+        customer
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| Terms::new(r.id, r.sla.0, r.business_hours.as_ref().map(|h| &h.0))))
+}
+
+/// The SLA terms of a ticket's contract, if it (still) has some.
+pub async fn terms_of_contract(
+    conn: &mut PgConnection,
+    contract: Uuid,
+) -> Result<Option<Terms>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select sla as "sla: Json<SlaTerms>", business_hours as "business_hours: Json<BusinessHours>"
+           from tickets.contracts where id = $1"#,
+        contract
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|r| {
+        let hours = r.business_hours.map(|h| h.0);
+        r.sla.map(|sla| Terms::new(contract, sla.0, hours.as_ref()))
+    }))
+}

@@ -1,0 +1,121 @@
+//! Time entries in `tickets.time_entries`.
+
+use psa_kernel::Keyset;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::domain::time_entry::{TimeEntry, TimeEntryInput};
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    ticket_id: Uuid,
+    user_id: &str,
+    input: &TimeEntryInput,
+) -> Result<TimeEntry, sqlx::Error> {
+    sqlx::query_as!(
+        TimeEntry,
+        "insert into tickets.time_entries (id, ticket_id, user_id, started_at, minutes, description,
+           billable, work_type)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         returning id, ticket_id, user_id, started_at, minutes, description, billable, work_type,
+           billed_at, version, created_at, updated_at",
+        Uuid::now_v7(),
+        ticket_id,
+        user_id,
+        input.started_at,
+        input.minutes,
+        input.description,
+        input.billable,
+        input.work_type,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> Result<Option<TimeEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        TimeEntry,
+        "select id, ticket_id, user_id, started_at, minutes, description, billable, work_type,
+           billed_at, version, created_at, updated_at
+         from tickets.time_entries where id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The entry, locked until the transaction ends.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<TimeEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        TimeEntry,
+        "select id, ticket_id, user_id, started_at, minutes, description, billable, work_type,
+           billed_at, version, created_at, updated_at
+         from tickets.time_entries where id = $1 for update",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Writes the corrected fields as the next version.
+pub async fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    next: &TimeEntryInput,
+) -> Result<TimeEntry, sqlx::Error> {
+    sqlx::query_as!(
+        TimeEntry,
+        "update tickets.time_entries set started_at = $2, minutes = $3, description = $4,
+           billable = $5, work_type = $6, version = version + 1, updated_at = now()
+         where id = $1
+         returning id, ticket_id, user_id, started_at, minutes, description, billable, work_type,
+           billed_at, version, created_at, updated_at",
+        id,
+        next.started_at,
+        next.minutes,
+        next.description,
+        next.billable,
+        next.work_type,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from tickets.time_entries where id = $1", id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A time-entry list's filters (all optional, combined with `and`).
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub ticket_id: Option<Uuid>,
+    pub user_id: Option<String>,
+    pub billable: Option<bool>,
+}
+
+/// One page of time entries in booking order (id).
+pub async fn list(
+    conn: &mut PgConnection,
+    f: Filter,
+    keyset: &Keyset,
+) -> Result<Vec<TimeEntry>, sqlx::Error> {
+    let mut qb = QueryBuilder::<Postgres>::new(
+        "select id, ticket_id, user_id, started_at, minutes, description, billable, work_type,
+           billed_at, version, created_at, updated_at
+         from tickets.time_entries where true",
+    );
+    if let Some(t) = f.ticket_id {
+        qb.push(" and ticket_id = ").push_bind(t);
+    }
+    if let Some(u) = f.user_id {
+        qb.push(" and user_id = ").push_bind(u);
+    }
+    if let Some(b) = f.billable {
+        qb.push(" and billable = ").push_bind(b);
+    }
+    keyset.push(&mut qb);
+    qb.build_query_as().fetch_all(conn).await
+}

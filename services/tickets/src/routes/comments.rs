@@ -1,0 +1,80 @@
+//! `/v1/tickets/{id}/comments`: notes and answers on a ticket.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use psa_authn::Caller;
+use psa_http::Problem;
+use psa_http::extract::{Json, PathId, Query, from_value};
+use psa_http::problem::ProblemBody;
+use psa_kernel::{Guarded, Idempotency, Keyset, Page, PageParams, Stored, Tx};
+
+use crate::domain::comment::{Comment, NewComment};
+use crate::error::Error;
+use crate::events::{self, CommentAdded};
+use crate::state::TicketsState;
+use crate::{TICKETS_READ, TICKETS_WRITE, repo};
+
+/// The first public comment is the ticket's first response (it stops the
+/// response clock and changes the ticket).
+#[utoipa::path(post, path = "/v1/tickets/{id}/comments", tag = "tickets", request_body = NewComment,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Comment),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:write"])))]
+pub async fn add_comment(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    idem: Idempotency,
+    PathId(id): PathId,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
+    let guard = match idem.guard(&mut tx, &body).await? {
+        Guarded::Replay(res) => return Ok(res),
+        Guarded::New(guard) => guard,
+    };
+    let input: NewComment = from_value(body)?;
+    input.validate().map_err(Error::Validation)?;
+    let mut ticket = repo::tickets::lock(&mut tx, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let comment = repo::comments::insert(&mut tx, id, &caller.subject, &input).await?;
+    if input.is_first_response(&ticket) {
+        ticket = repo::tickets::set_first_response(&mut tx, id, comment.created_at).await?;
+        tx.emit(&events::TICKET_UPDATED, id, &ticket).await?;
+    }
+    let added = CommentAdded { ticket, comment };
+    tx.emit(&events::TICKET_COMMENT_ADDED, id, &added).await?;
+    let res = guard
+        .finish(&mut tx, Stored::new(StatusCode::CREATED, &added.comment)?)
+        .await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+/// Oldest first, by id.
+#[utoipa::path(get, path = "/v1/tickets/{id}/comments", tag = "tickets",
+    params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<Comment>),
+        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:read"])))]
+pub async fn list_comments(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    PathId(id): PathId,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<Page<Comment>>, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
+    let keyset = Keyset::by_id(&params)?;
+    repo::tickets::fetch(&mut tx, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let rows = repo::comments::list(&mut tx, id, &keyset).await?;
+    tx.commit().await?;
+    Ok(axum::Json(keyset.page(rows, |c, _| {
+        (psa_kernel::SortValue::Uuid(c.id), c.id)
+    })))
+}

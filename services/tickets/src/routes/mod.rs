@@ -1,0 +1,27 @@
+//! The HTTP handlers, one file per resource. Each reads top to bottom as
+//! the request happens: permission and tenant transaction, idempotency
+//! guard, validation, repo call, outbox record, stored response, commit.
+
+pub mod comments;
+pub mod tickets;
+pub mod time_entries;
+
+use psa_http::{Problem, merge_patch};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// `current` with a JSON Merge Patch applied, or None when the patch
+/// changes nothing (then no new version and no event). A value that does
+/// not fit is a 422 naming the field.
+pub(crate) fn merged<I>(current: I, patch: &serde_json::Value) -> Result<Option<I>, Problem>
+where
+    I: Serialize + DeserializeOwned + PartialEq,
+{
+    if !patch.is_object() {
+        return Err(Problem::bad_request("a merge patch must be a JSON object"));
+    }
+    let mut value = serde_json::to_value(&current).map_err(|e| Problem::internal(&e))?;
+    merge_patch::apply(&mut value, patch);
+    let next: I = psa_http::extract::from_value(value)?;
+    Ok((next != current).then_some(next))
+}

@@ -1,0 +1,182 @@
+//! `/v1/tickets`: open, list, read and change tickets.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use psa_authn::Caller;
+use psa_http::Problem;
+use psa_http::conditional::{IfMatch, check_if_match};
+use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
+use psa_http::problem::ProblemBody;
+use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::domain::sla::{Change, Clocks, DueTimes};
+use crate::domain::ticket::{self, NewTicket, Priority, Status, Ticket, TicketPatch};
+use crate::error::Error;
+use crate::routes::merged;
+use crate::state::TicketsState;
+use crate::{TICKETS_READ, TICKETS_WRITE, events, repo};
+
+#[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = NewTicket,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Ticket),
+        (status = 422, description = "invalid fields, or `unknown_customer`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:write"])))]
+pub async fn create_ticket(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    idem: Idempotency,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
+    let guard = match idem.guard(&mut tx, &body).await? {
+        Guarded::Replay(res) => return Ok(res),
+        Guarded::New(guard) => guard,
+    };
+    let input: NewTicket = from_value(body)?;
+    input.validate().map_err(Error::Validation)?;
+    if !repo::projection::customer_known(&mut tx, input.customer_id).await? {
+        return Err(Error::UnknownCustomer);
+    }
+    let number = repo::tickets::next_number(&mut tx).await?;
+    let at = Utc::now();
+    let terms = repo::projection::terms_for_customer(&mut tx, input.customer_id).await?;
+    let opened = repo::tickets::Opened {
+        id: Uuid::now_v7(),
+        number: ticket::number(number),
+        input: &input,
+        contract_id: terms.as_ref().map(|t| t.contract_id),
+        due: terms
+            .as_ref()
+            .map(|t| t.due_times(input.priority, at))
+            .unwrap_or_default(),
+        at,
+    };
+    let row = repo::tickets::insert(&mut tx, &opened).await?;
+    tx.emit(&events::TICKET_CREATED, row.id, &row).await?;
+    let location = format!("/v1/tickets/{}", row.id);
+    let res = guard
+        .finish(&mut tx, Stored::created(&location, &row, row.version)?)
+        .await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketFilters {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub customer_id: Option<Uuid>,
+    pub assignee_id: Option<String>,
+    pub queue: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageParams,
+}
+
+/// Sorts: `created_at` (default), `updated_at`, `number`; `-` for descending.
+#[utoipa::path(get, path = "/v1/tickets", tag = "tickets", params(TicketFilters, PageParams),
+    responses((status = 200, body = Page<Ticket>),
+        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:read"])))]
+pub async fn list_tickets(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    Query(f): Query<TicketFilters>,
+) -> Result<axum::Json<Page<Ticket>>, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
+    let keyset = f.page.keyset(repo::tickets::SORTS, SortField::CREATED_AT)?;
+    let filter = repo::tickets::Filter {
+        status: f.status,
+        priority: f.priority,
+        customer_id: f.customer_id,
+        assignee_id: f.assignee_id,
+        queue: f.queue,
+    };
+    let rows = repo::tickets::list(&mut tx, filter, &keyset).await?;
+    tx.commit().await?;
+    Ok(axum::Json(keyset.page(rows, |t, field| {
+        (repo::tickets::sort_value(t, field), t.id)
+    })))
+}
+
+#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Ticket), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:read"])))]
+pub async fn get_ticket(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> Result<Response, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
+    let row = repo::tickets::fetch(&mut tx, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, &row, row.version))
+}
+
+/// A JSON Merge Patch of the ticket's fields; the status follows the
+/// workflow, a new priority recomputes the due times, leaving `waiting`
+/// moves them by the business time paused. A patch that changes nothing
+/// makes no new version and no event.
+#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = Ticket),
+        (status = 409, description = "`illegal_transition`: the workflow does not allow this status", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`stale_version`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:write"])))]
+pub async fn patch_ticket(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+    JsonValue(patch): JsonValue,
+) -> Result<Response, Error> {
+    let precondition = IfMatch::from_headers(&headers)?;
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
+    let current = repo::tickets::lock(&mut tx, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    check_if_match(precondition.as_ref(), current.version)?;
+    let Some(next) = merged(TicketPatch::from(&current), &patch)? else {
+        tx.commit().await?;
+        return Ok(with_etag(StatusCode::OK, &current, current.version));
+    };
+    next.validate().map_err(Error::Validation)?;
+    current.status.transition(next.status)?;
+    let terms = match current.contract_id {
+        Some(contract) => repo::projection::terms_of_contract(&mut tx, contract).await?,
+        None => None,
+    };
+    let clocks = Clocks {
+        due: DueTimes {
+            response: current.response_due_at,
+            resolution: current.resolution_due_at,
+        },
+        waiting_since: repo::tickets::waiting_since(&mut tx, id).await?,
+        resolved_at: current.resolved_at,
+    }
+    .after(&Change {
+        terms: terms.as_ref(),
+        opened: current.created_at,
+        from: (current.status, current.priority),
+        to: (next.status, next.priority),
+        now: Utc::now(),
+    });
+    let row = repo::tickets::update(&mut tx, id, &next, &clocks).await?;
+    tx.emit(&events::TICKET_UPDATED, id, &row).await?;
+    if row.status != current.status {
+        tx.emit(&events::TICKET_STATUS_CHANGED, id, &row).await?;
+    }
+    if row.assignee_id != current.assignee_id {
+        tx.emit(&events::TICKET_ASSIGNED, id, &row).await?;
+    }
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, &row, row.version))
+}

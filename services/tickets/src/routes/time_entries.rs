@@ -1,0 +1,206 @@
+//! Time entries: booked on a ticket (`/v1/tickets/{id}/time-entries`),
+//! listed, corrected and removed (`/v1/time-entries`) until billed.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use psa_authn::Caller;
+use psa_http::Problem;
+use psa_http::conditional::{IfMatch, check_if_match};
+use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
+use psa_http::problem::ProblemBody;
+use psa_kernel::{
+    Guarded, Idempotency, Keyset, Page, PageParams, SortValue, Stored, Tx, with_etag,
+};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::domain::time_entry::{TimeEntry, TimeEntryInput};
+use crate::error::Error;
+use crate::routes::merged;
+use crate::state::TicketsState;
+use crate::{TICKETS_READ, TIME_WRITE, events, repo};
+
+#[utoipa::path(post, path = "/v1/tickets/{id}/time-entries", tag = "time", request_body = TimeEntryInput,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = TimeEntry),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["time:write"])))]
+pub async fn log_time(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    idem: Idempotency,
+    PathId(ticket_id): PathId,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TIME_WRITE.name).await?;
+    let guard = match idem.guard(&mut tx, &body).await? {
+        Guarded::Replay(res) => return Ok(res),
+        Guarded::New(guard) => guard,
+    };
+    let input: TimeEntryInput = from_value(body)?;
+    input.validate().map_err(Error::Validation)?;
+    repo::tickets::fetch(&mut tx, ticket_id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let entry = repo::time_entries::insert(&mut tx, ticket_id, &caller.subject, &input).await?;
+    tx.emit(&events::TIME_ENTRY_LOGGED, entry.id, &entry)
+        .await?;
+    let location = format!("/v1/time-entries/{}", entry.id);
+    let res = guard
+        .finish(&mut tx, Stored::created(&location, &entry, entry.version)?)
+        .await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimeFilters {
+    pub ticket_id: Option<Uuid>,
+    pub user_id: Option<String>,
+    pub billable: Option<bool>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageParams,
+}
+
+/// One page in booking order; the caller has checked what the filter refers to.
+async fn page(
+    conn: &mut PgConnection,
+    filter: repo::time_entries::Filter,
+    params: &PageParams,
+) -> Result<Page<TimeEntry>, Error> {
+    let keyset = Keyset::by_id(params)?;
+    let rows = repo::time_entries::list(conn, filter, &keyset).await?;
+    Ok(keyset.page(rows, |e, _| (SortValue::Uuid(e.id), e.id)))
+}
+
+/// In booking order (id).
+#[utoipa::path(get, path = "/v1/time-entries", tag = "time", params(TimeFilters, PageParams),
+    responses((status = 200, body = Page<TimeEntry>),
+        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:read"])))]
+pub async fn list_time_entries(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    Query(f): Query<TimeFilters>,
+) -> Result<axum::Json<Page<TimeEntry>>, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
+    let filter = repo::time_entries::Filter {
+        ticket_id: f.ticket_id,
+        user_id: f.user_id,
+        billable: f.billable,
+    };
+    let page = page(&mut tx, filter, &f.page).await?;
+    tx.commit().await?;
+    Ok(axum::Json(page))
+}
+
+/// The ticket's time entries in booking order (id).
+#[utoipa::path(get, path = "/v1/tickets/{id}/time-entries", tag = "time",
+    params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<TimeEntry>),
+        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:read"])))]
+pub async fn ticket_time_entries(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    PathId(ticket_id): PathId,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<Page<TimeEntry>>, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
+    repo::tickets::fetch(&mut tx, ticket_id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let filter = repo::time_entries::Filter {
+        ticket_id: Some(ticket_id),
+        ..Default::default()
+    };
+    let page = page(&mut tx, filter, &params).await?;
+    tx.commit().await?;
+    Ok(axum::Json(page))
+}
+
+#[utoipa::path(get, path = "/v1/time-entries/{id}", tag = "time", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TimeEntry), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["tickets:read"])))]
+pub async fn get_time_entry(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> Result<Response, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
+    let entry = repo::time_entries::fetch(&mut tx, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, &entry, entry.version))
+}
+
+/// The entry, locked, when it may still change: 404 when absent, 412 when
+/// `If-Match` is stale, 409 `time_entry_billed` once billing has it.
+async fn unbilled(tx: &mut Tx, headers: &HeaderMap, id: Uuid) -> Result<TimeEntry, Error> {
+    let precondition = IfMatch::from_headers(headers)?;
+    let entry = repo::time_entries::lock(tx, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    check_if_match(precondition.as_ref(), entry.version)?;
+    if entry.is_billed() {
+        return Err(Error::TimeEntryBilled);
+    }
+    Ok(entry)
+}
+
+/// A JSON Merge Patch of the entry; a billed entry is frozen. A patch that
+/// changes nothing makes no new version and no event.
+#[utoipa::path(patch, path = "/v1/time-entries/{id}", tag = "time", params(("id" = Uuid, Path)),
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = TimeEntry),
+        (status = 409, description = "`time_entry_billed`: billed entries no longer change", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`stale_version`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["time:write"])))]
+pub async fn patch_time_entry(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+    JsonValue(patch): JsonValue,
+) -> Result<Response, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TIME_WRITE.name).await?;
+    let current = unbilled(&mut tx, &headers, id).await?;
+    let Some(next) = merged(TimeEntryInput::from(&current), &patch)? else {
+        tx.commit().await?;
+        return Ok(with_etag(StatusCode::OK, &current, current.version));
+    };
+    next.validate().map_err(Error::Validation)?;
+    let entry = repo::time_entries::update(&mut tx, id, &next).await?;
+    tx.emit(&events::TIME_ENTRY_UPDATED, id, &entry).await?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, &entry, entry.version))
+}
+
+/// Removes an unbilled entry; `time_entry.deleted` carries it as it was.
+#[utoipa::path(delete, path = "/v1/time-entries/{id}", tag = "time", params(("id" = Uuid, Path)),
+    responses((status = 204),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`time_entry_billed`: billed entries stay", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`stale_version`", body = ProblemBody, content_type = "application/problem+json")),
+    security(("bearer" = ["time:write"])))]
+pub async fn delete_time_entry(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+) -> Result<Response, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TIME_WRITE.name).await?;
+    let entry = unbilled(&mut tx, &headers, id).await?;
+    repo::time_entries::delete(&mut tx, id).await?;
+    tx.emit(&events::TIME_ENTRY_DELETED, id, &entry).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
