@@ -1,7 +1,13 @@
 //! Test support: a fresh database per test cloned from a migrated template,
 //! the application served on a random port, tokens for any tenant and
-//! permissions, and a TCP fault proxy to take Postgres "down".
+//! permissions, and a TCP fault proxy to take Postgres "down". Tests call
+//! the API through the one [`Client`] and make their data with [`fixtures`].
 
+pub mod broker;
+mod client;
+pub mod cursors;
+pub mod fixtures;
+pub mod forged;
 mod proxy;
 
 use std::sync::Arc;
@@ -12,6 +18,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
+pub use client::{Client, MERGE_PATCH, PROBLEM_JSON, Pages, TestResponse, http_client, id_of};
 pub use proxy::FaultProxy;
 
 pub const ISSUER: &str = "urn:psa:test";
@@ -253,9 +260,7 @@ impl TestApp {
         });
         Ok(Self {
             base_url,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
+            http: http_client(),
             key,
             db,
             config,

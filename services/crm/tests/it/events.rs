@@ -9,25 +9,15 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use lapin::options::{BasicAckOptions, BasicGetOptions};
+use psa_events::CloudEvent;
 use psa_events::outbox::{Consumer, Relay, RelayError};
-use psa_events::{Bus, BusConfig, CloudEvent};
-use psa_testkit::{FaultProxy, TestApp};
+use psa_testkit::broker::take_n;
+use psa_testkit::{FaultProxy, TestApp, fixtures};
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{ALL, Client};
-
-fn bus(app: &TestApp, url: &str) -> Arc<Bus> {
-    Arc::new(Bus::new(BusConfig {
-        url: url.to_owned(),
-        timeout: Duration::from_secs(5),
-        ..app.config.events.bus()
-    }))
-}
-
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+use crate::{ALL, caller};
 
 async fn app_with_events(url: Option<String>) -> TestApp {
     TestApp::spawn_with(&[psa_crm::module()], move |cfg| {
@@ -41,90 +31,47 @@ async fn app_with_events(url: Option<String>) -> TestApp {
     .unwrap()
 }
 
-/// Takes every message now in `queue` (basic.get), acking each.
-async fn drain(bus: &Bus, queue: &str) -> Vec<(Option<String>, CloudEvent)> {
-    let ch = bus.channel().await.unwrap();
-    let mut out = Vec::new();
-    while let Some(m) = ch
-        .basic_get(queue.into(), BasicGetOptions::default())
-        .await
-        .unwrap()
-    {
-        let id = m
-            .delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .map(|s| s.to_string());
-        let event: CloudEvent = serde_json::from_slice(&m.delivery.data).expect("a CloudEvent");
-        m.delivery.ack(BasicAckOptions::default()).await.unwrap();
-        out.push((id, event));
-    }
-    out
-}
-
-/// Drains until `want` messages arrived or the deadline passes.
-async fn collect(
-    bus: &Bus,
-    queue: &str,
-    want: usize,
-    within: Duration,
-) -> Vec<(Option<String>, CloudEvent)> {
-    let deadline = Instant::now() + within;
-    let mut all = Vec::new();
-    while all.len() < want && Instant::now() < deadline {
-        all.extend(drain(bus, queue).await);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    all
-}
-
 #[tokio::test]
 async fn committed_changes_publish_once_and_failed_ones_not_at_all() {
     let app = app_with_events(None).await;
-    let bus = bus(&app, AMQP);
+    let bus = app.bus();
     let queue = bus
         .declare_queue("test.customers", &["customer.*"], 3)
         .await
         .unwrap();
-    let c = Client::new(&app, ALL);
+    let (tenant, c) = app.new_tenant(ALL);
     let cust = c
         .create(
             "/v1/customers",
             json!({"name": "Evented", "customer_number": "E-1"}),
         )
         .await;
-    let dup = c
-        .post(
-            "/v1/customers",
-            &json!({"name": "Dup", "customer_number": "E-1"}),
-        )
-        .await;
-    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    c.post(
+        "/v1/customers",
+        json!({"name": "Dup", "customer_number": "E-1"}),
+    )
+    .await
+    .assert_status(StatusCode::CONFLICT);
     let rows: i64 = sqlx::query_scalar("select count(*) from crm.outbox")
         .fetch_one(&app.db.admin)
         .await
         .unwrap();
     assert_eq!(rows, 1, "the failed request left no outbox row");
 
-    let got = collect(&bus, &queue, 1, Duration::from_secs(10)).await;
+    // (`take` asserts that each message_id is its event's id.)
+    let got = take_n(&bus, &queue, 1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1);
-    let (message_id, event) = &got[0];
-    assert_eq!(
-        message_id.as_deref(),
-        Some(event.id.to_string().as_str()),
-        "message_id is the event id"
-    );
+    let event = &got[0];
     assert_eq!(event.event_type, "customer.created");
     assert_eq!(event.source, "psa/crm");
     assert_eq!(event.specversion, "1.0");
-    assert_eq!(event.tenantid, c.tenant);
+    assert_eq!(event.tenantid, tenant);
     assert_eq!(event.subject, cust["id"].as_str().unwrap());
     assert_eq!(
         event.data["name"], "Evented",
         "data is the resource as GET returns it"
     );
-    let stray = collect(&bus, &queue, 1, Duration::from_millis(500)).await;
+    let stray = take_n(&bus, &queue, 1, Duration::from_millis(500)).await;
     assert!(stray.is_empty(), "exactly one message");
 }
 
@@ -134,26 +81,26 @@ async fn a_broker_outage_delays_events_and_loses_none() {
     let proxy = FaultProxy::start(amqp).await.unwrap();
     let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
     let app = app_with_events(Some(url)).await;
-    let direct = bus(&app, AMQP);
+    let direct = app.bus();
     let queue = direct
         .declare_queue("test.outage", &["customer.created"], 3)
         .await
         .unwrap();
-    let c = Client::new(&app, ALL);
+    let c = caller(&app);
     proxy.set_down(true);
     for i in 0..200 {
         let res = c
-            .post("/v1/customers", &json!({"name": format!("offline-{i}")}))
+            .post("/v1/customers", json!({"name": format!("offline-{i}")}))
             .await;
         assert_eq!(
-            res.status(),
+            res.status,
             StatusCode::CREATED,
-            "writes succeed while the broker is away"
+            "writes succeed while the broker is away: {res}"
         );
     }
     proxy.set_down(false);
-    let got = collect(&direct, &queue, 200, Duration::from_secs(30)).await;
-    let ids: BTreeSet<Uuid> = got.iter().map(|(_, e)| e.id).collect();
+    let got = take_n(&direct, &queue, 200, Duration::from_secs(30)).await;
+    let ids: BTreeSet<Uuid> = got.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), 200, "every event arrived, no restart needed");
 }
 
@@ -167,21 +114,12 @@ async fn pending(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn unroutable_events_stay_pending_until_bound() {
     let app = app_with_events(None).await;
-    let bus = bus(&app, AMQP);
-    let c = Client::new(&app, ALL);
-    c.customer("Nobody listens").await;
+    let bus = app.bus();
+    fixtures::customer(&caller(&app), "Nobody listens").await;
     // The relay tries, finds no binding, counts it, and keeps the row.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let metrics = app
-            .http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.anonymous().get("/metrics").await.text;
         if metrics.contains("psa_outbox_unroutable_total") {
             break;
         }
@@ -207,7 +145,7 @@ async fn unroutable_events_stay_pending_until_bound() {
         .declare_queue("test.late", &["customer.#"], 3)
         .await
         .unwrap();
-    let got = collect(&bus, &queue, 1, Duration::from_secs(10)).await;
+    let got = take_n(&bus, &queue, 1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "delivered once bound");
     let deadline = Instant::now() + Duration::from_secs(5);
     while pending(&app).await > 0 {
@@ -252,13 +190,12 @@ fn record_effect() -> psa_events::outbox::Handler {
 async fn the_crash_window_republishes_and_the_inbox_applies_once() {
     let app = TestApp::spawn(&[psa_crm::module()]).await.unwrap();
     test_consumer_tables(&app).await;
-    let bus = bus(&app, AMQP);
+    let bus = Arc::new(app.bus());
     let queue = bus
         .declare_queue("test.crash", &["customer.*"], 5)
         .await
         .unwrap();
-    let c = Client::new(&app, ALL);
-    c.customer("Crash window").await;
+    fixtures::customer(&caller(&app), "Crash window").await;
 
     let relay: Relay = psa_crm::relay(
         app.db.module_pool(&psa_crm::module()).unwrap(),
@@ -272,9 +209,9 @@ async fn the_crash_window_republishes_and_the_inbox_applies_once() {
     assert_eq!(relay.run_once().await.unwrap().sent, 1);
     assert_eq!(pending(&app).await, 0);
 
-    let got = collect(&bus, &queue, 2, Duration::from_secs(10)).await;
+    let got = take_n(&bus, &queue, 2, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 2, "published twice");
-    assert_eq!(got[0].1.id, got[1].1.id, "the same event both times");
+    assert_eq!(got[0].id, got[1].id, "the same event both times");
     let consumer = Consumer {
         bus: bus.clone(),
         pool: app.db.admin.clone(),
@@ -282,7 +219,7 @@ async fn the_crash_window_republishes_and_the_inbox_applies_once() {
         queue: queue.clone(),
         handler: record_effect(),
     };
-    for (_, event) in got {
+    for event in got {
         consumer.handle(event).await.unwrap();
     }
     let effects: i64 = sqlx::query_scalar("select count(*) from evtest.effects")
@@ -298,7 +235,7 @@ async fn the_crash_window_republishes_and_the_inbox_applies_once() {
 async fn poison_messages_end_in_the_dead_letter_queue() {
     let app = TestApp::spawn(&[psa_crm::module()]).await.unwrap();
     test_consumer_tables(&app).await;
-    let bus = bus(&app, AMQP);
+    let bus = Arc::new(app.bus());
     let queue = bus
         .declare_queue("test.poison", &["test.#"], 2)
         .await
@@ -328,10 +265,10 @@ async fn poison_messages_end_in_the_dead_letter_queue() {
     let worker = tokio::spawn(async move { consumer.run().await });
 
     let dlq = bus.dead_letter_exchange();
-    let dead = collect(&bus, &dlq, 1, Duration::from_secs(20)).await;
+    let dead = take_n(&bus, &dlq, 1, Duration::from_secs(20)).await;
     worker.abort();
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].1.subject, "poison");
+    assert_eq!(dead[0].subject, "poison");
     let subjects: Vec<String> =
         sqlx::query_scalar("select subject from evtest.effects order by subject")
             .fetch_all(&app.db.admin)
@@ -348,14 +285,14 @@ async fn poison_messages_end_in_the_dead_letter_queue() {
 #[tokio::test]
 async fn concurrent_relays_publish_each_row_once() {
     let app = TestApp::spawn(&[psa_crm::module()]).await.unwrap();
-    let bus = bus(&app, AMQP);
+    let bus = Arc::new(app.bus());
     let queue = bus
         .declare_queue("test.relays", &["customer.*"], 3)
         .await
         .unwrap();
-    let c = Client::new(&app, ALL);
+    let c = caller(&app);
     for i in 0..60 {
-        c.customer(&format!("r{i}")).await;
+        fixtures::customer(&c, &format!("r{i}")).await;
     }
     let pool = app.db.module_pool(&psa_crm::module()).unwrap();
     let (a, b) = (
@@ -367,8 +304,8 @@ async fn concurrent_relays_publish_each_row_once() {
         ra.unwrap();
         rb.unwrap();
     }
-    let got = collect(&bus, &queue, 60, Duration::from_secs(10)).await;
-    let extra = collect(&bus, &queue, 1, Duration::from_millis(300)).await;
-    let ids: BTreeSet<Uuid> = got.iter().map(|(_, e)| e.id).collect();
+    let got = take_n(&bus, &queue, 60, Duration::from_secs(10)).await;
+    let extra = take_n(&bus, &queue, 1, Duration::from_millis(300)).await;
+    let ids: BTreeSet<Uuid> = got.iter().map(|e| e.id).collect();
     assert_eq!((got.len() + extra.len(), ids.len()), (60, 60));
 }

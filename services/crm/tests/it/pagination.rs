@@ -1,31 +1,31 @@
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use psa_testkit::{Client, fixtures};
+use reqwest::StatusCode;
 
-use crate::{ALL, Client, app};
+use crate::{app, caller};
 
-async fn page(c: &Client<'_>, query: &str) -> (Vec<String>, Option<String>) {
-    let body: Value = c
-        .get(&format!("/v1/customers?{query}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let names = body["data"]
-        .as_array()
-        .unwrap()
+fn names(page: &psa_testkit::TestResponse) -> Vec<String> {
+    page.items()
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect();
-    (names, body["next_cursor"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn page(c: &Client, query: &str) -> (Vec<String>, Option<String>) {
+    let page = c
+        .get(&format!("/v1/customers?{query}"))
+        .await
+        .assert_status(StatusCode::OK);
+    (names(&page), page.next_cursor().map(str::to_owned))
 }
 
 #[tokio::test]
 async fn pages_are_complete_and_stable_under_inserts() {
     let app = app().await;
-    let c = Client::new(&app, ALL);
+    let c = caller(&app);
     for i in 0..120 {
-        c.customer(&format!("cust-{i:03}")).await;
+        fixtures::customer(&c, &format!("cust-{i:03}")).await;
     }
     for sort in [
         "created_at",
@@ -35,25 +35,16 @@ async fn pages_are_complete_and_stable_under_inserts() {
         "customer_number",
     ] {
         let mut seen = Vec::new();
-        let mut pages = 0;
-        let mut cursor: Option<String> = None;
-        loop {
-            let q = match &cursor {
-                Some(cur) => format!("limit=50&sort={sort}&cursor={cur}"),
-                None => format!("limit=50&sort={sort}"),
-            };
-            let (names, next) = page(&c, &q).await;
-            pages += 1;
-            seen.extend(names);
+        let mut pages = c.pages(&format!("/v1/customers?limit=50&sort={sort}"));
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            count += 1;
+            seen.extend(names(&page));
             // Rows inserted between pages must not shift or repeat the originals.
-            if pages == 1 && sort == "created_at" {
+            if count == 1 && sort == "created_at" {
                 for j in 0..5 {
-                    c.customer(&format!("late-{j}")).await;
+                    fixtures::customer(&c, &format!("late-{j}")).await;
                 }
-            }
-            match next {
-                Some(n) => cursor = Some(n),
-                None => break,
             }
         }
         let originals: Vec<&String> = seen.iter().filter(|n| n.starts_with("cust-")).collect();
@@ -71,7 +62,7 @@ async fn pages_are_complete_and_stable_under_inserts() {
             assert_eq!(seen, sorted);
         }
         if sort == "created_at" {
-            assert_eq!(pages, 3, "125 rows by 50");
+            assert_eq!(count, 3, "125 rows by 50");
         }
     }
 }
@@ -79,18 +70,17 @@ async fn pages_are_complete_and_stable_under_inserts() {
 #[tokio::test]
 async fn a_cursor_is_bound_to_its_sort_and_updated_since_filters() {
     let app = app().await;
-    let c = Client::new(&app, ALL);
+    let c = caller(&app);
     for i in 0..3 {
-        c.customer(&format!("c{i}")).await;
+        fixtures::customer(&c, &format!("c{i}")).await;
     }
     let (_, cursor) = page(&c, "limit=1&sort=name").await;
-    let res = c
-        .get(&format!(
-            "/v1/customers?limit=1&sort=created_at&cursor={}",
-            cursor.unwrap()
-        ))
-        .await;
-    crate::problem(res, reqwest::StatusCode::BAD_REQUEST).await;
+    c.get(&format!(
+        "/v1/customers?limit=1&sort=created_at&cursor={}",
+        cursor.unwrap()
+    ))
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_cursor");
 
     let future = "2999-01-01T00:00:00Z";
     let (names, _) = page(&c, &format!("updated_since={future}")).await;

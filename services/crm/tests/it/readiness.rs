@@ -1,21 +1,15 @@
 use std::net::SocketAddr;
 
-use psa_testkit::{FaultProxy, TestApp};
+use psa_testkit::{Client, FaultProxy, TestApp, fixtures};
 use reqwest::StatusCode;
 
-use crate::{ALL, Client};
+use crate::caller;
 
-async fn wait_for_status(app: &TestApp, want: StatusCode) -> StatusCode {
+async fn wait_for_status(probe: &Client, want: StatusCode) -> StatusCode {
     // Each /readyz call is itself bounded (2 s); poll a few times, no fixed sleeps.
     let mut last = StatusCode::OK;
     for _ in 0..20 {
-        last = app
-            .http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        last = probe.get("/readyz").await.status;
         if last == want {
             break;
         }
@@ -34,40 +28,45 @@ async fn readyz_follows_postgres_down_and_back_without_restart() {
     })
     .await
     .unwrap();
-    let c = Client::new(&app, ALL);
+    let c = caller(&app);
+    let probe = app.anonymous();
 
-    assert_eq!(wait_for_status(&app, StatusCode::OK).await, StatusCode::OK);
-    c.customer("before").await;
+    assert_eq!(
+        wait_for_status(&probe, StatusCode::OK).await,
+        StatusCode::OK
+    );
+    fixtures::customer(&c, "before").await;
 
     proxy.set_down(true);
-    let res = app.http.get(app.url("/readyz")).send().await.unwrap();
-    let body = crate::problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    let body = probe
+        .get("/readyz")
+        .await
+        .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
     assert!(
         body["detail"].as_str().unwrap().contains("crm.postgres"),
         "{body}"
     );
     assert!(
-        c.get("/v1/customers").await.status().is_server_error(),
+        c.get("/v1/customers").await.status.is_server_error(),
         "requests fail cleanly while down"
     );
-    let res = c.get("/v1/customers").await;
-    let body = crate::problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    let body = c
+        .get("/v1/customers")
+        .await
+        .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
     assert!(
         !body["detail"].as_str().unwrap().contains("5432"),
         "no internals leak"
     );
     assert!(
-        app.http
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success(),
+        probe.get("/healthz").await.status.is_success(),
         "still alive"
     );
 
     proxy.set_down(false);
-    assert_eq!(wait_for_status(&app, StatusCode::OK).await, StatusCode::OK);
-    c.customer("after").await;
+    assert_eq!(
+        wait_for_status(&probe, StatusCode::OK).await,
+        StatusCode::OK
+    );
+    fixtures::customer(&c, "after").await;
 }

@@ -1,55 +1,48 @@
+use psa_testkit::fixtures;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::{ALL, Client, app, problem};
+use crate::{ALL, app, caller};
 
 #[tokio::test]
 async fn another_tenant_sees_and_touches_nothing() {
     let app = app().await;
-    let a = Client::new(&app, ALL);
-    let b = Client::new(&app, ALL);
-    let cust = a.customer("A's customer").await;
+    let a = caller(&app);
+    let b = caller(&app);
+    let cust = fixtures::customer(&a, "A's customer").await;
     let id = cust["id"].as_str().unwrap();
-    let contract = a.contract(id).await;
+    let contract = fixtures::contract(&a, id).await;
     let path = format!("/v1/customers/{id}");
 
-    problem(b.get(&path).await, StatusCode::NOT_FOUND).await;
-    problem(
-        b.patch(&path, &json!({"name": "pwned"})).await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    problem(b.delete(&path).await, StatusCode::NOT_FOUND).await;
-    problem(
-        b.get(&format!(
-            "/v1/contracts/{}",
-            contract["id"].as_str().unwrap()
-        ))
-        .await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    problem(
-        b.get(&format!("{path}/contacts")).await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    let list: serde_json::Value = b.get("/v1/customers").await.json().await.unwrap();
-    assert!(list["data"].as_array().unwrap().is_empty());
-    let contracts: serde_json::Value = b
-        .get(&format!("/v1/contracts?customer_id={id}"))
+    b.get(&path)
         .await
-        .json()
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    b.patch(&path, json!({"name": "pwned"}))
         .await
-        .unwrap();
-    assert!(contracts["data"].as_array().unwrap().is_empty());
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    b.delete(&path)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    b.get(&format!(
+        "/v1/contracts/{}",
+        contract["id"].as_str().unwrap()
+    ))
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    b.get(&format!("{path}/contacts"))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    assert!(b.get("/v1/customers").await.items().is_empty());
+    assert!(
+        b.get(&format!("/v1/contracts?customer_id={id}"))
+            .await
+            .items()
+            .is_empty()
+    );
     // B cannot attach its rows to A's customer either.
-    problem(
-        b.post("/v1/contacts", &json!({"customer_id": id, "name": "x"}))
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
+    b.post("/v1/contacts", json!({"customer_id": id, "name": "x"}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     // The same customer number is free in another tenant.
     b.create(
         "/v1/customers",
@@ -57,7 +50,7 @@ async fn another_tenant_sees_and_touches_nothing() {
     )
     .await;
 
-    let still: serde_json::Value = a.get(&path).await.json().await.unwrap();
+    let still = a.get(&path).await;
     assert_eq!(still["name"], "A's customer");
     assert_eq!(still["version"], 1);
 }
@@ -67,15 +60,15 @@ async fn another_tenant_sees_and_touches_nothing() {
 #[tokio::test]
 async fn unfiltered_queries_see_only_the_current_tenant() {
     let app = app().await;
-    let a = Client::new(&app, ALL);
-    let b = Client::new(&app, ALL);
+    let (ta, a) = app.new_tenant(ALL);
+    let (tb, b) = app.new_tenant(ALL);
     for i in 0..3 {
-        a.customer(&format!("a{i}")).await;
+        fixtures::customer(&a, &format!("a{i}")).await;
     }
-    b.customer("b0").await;
+    fixtures::customer(&b, "b0").await;
 
     let pool = app.db.module_pool(&psa_crm::module()).unwrap();
-    let mut tx = psa_db::begin_tenant(&pool, a.tenant).await.unwrap();
+    let mut tx = psa_db::begin_tenant(&pool, ta).await.unwrap();
     let names: Vec<String> = sqlx::query_scalar("select name from crm.customers order by name")
         .fetch_all(&mut *tx)
         .await
@@ -83,7 +76,7 @@ async fn unfiltered_queries_see_only_the_current_tenant() {
     assert_eq!(names, ["a0", "a1", "a2"]);
     // Writing a row for another tenant is refused by the policy's check.
     let err = sqlx::query("insert into crm.customers (tenant_id, id, customer_number, name, status) values ($1, $2, 'X', 'x', 'active')")
-        .bind(b.tenant)
+        .bind(tb)
         .bind(uuid::Uuid::now_v7())
         .execute(&mut *tx)
         .await

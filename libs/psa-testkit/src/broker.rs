@@ -1,0 +1,68 @@
+//! RabbitMQ as tests reach it directly (around any fault proxy): a bus with
+//! an app's prefix and throw-away topology, and reading what arrived.
+
+use std::time::{Duration, Instant};
+
+use lapin::options::{BasicAckOptions, BasicGetOptions};
+use psa_events::{Bus, BusConfig, CloudEvent};
+
+use crate::TestApp;
+
+pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+impl TestApp {
+    /// A bus straight to RabbitMQ with this app's prefix and throw-away topology.
+    pub fn bus(&self) -> Bus {
+        Bus::new(BusConfig {
+            url: AMQP.into(),
+            timeout: Duration::from_secs(5),
+            ..self.config.events.bus()
+        })
+    }
+}
+
+/// Takes (and acks) the events arriving in `queue` until `done` says enough
+/// or `within` has passed; asserts each message's id is its event's id.
+pub async fn take(
+    bus: &Bus,
+    queue: &str,
+    within: Duration,
+    done: impl Fn(&[CloudEvent]) -> bool,
+) -> Vec<CloudEvent> {
+    let ch = bus.channel().await.expect("RabbitMQ");
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    while !done(&got) && Instant::now() < deadline {
+        match ch
+            .basic_get(queue.into(), BasicGetOptions::default())
+            .await
+            .expect("basic.get")
+        {
+            Some(m) => {
+                let event: CloudEvent =
+                    serde_json::from_slice(&m.delivery.data).expect("a CloudEvent");
+                assert_eq!(
+                    m.delivery
+                        .properties
+                        .message_id()
+                        .as_ref()
+                        .map(|s| s.to_string()),
+                    Some(event.id.to_string()),
+                    "message_id is the event id"
+                );
+                m.delivery
+                    .ack(BasicAckOptions::default())
+                    .await
+                    .expect("ack");
+                got.push(event);
+            }
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    got
+}
+
+/// Takes events until `want` arrived or `within` has passed.
+pub async fn take_n(bus: &Bus, queue: &str, want: usize, within: Duration) -> Vec<CloudEvent> {
+    take(bus, queue, within, |got| got.len() >= want).await
+}
