@@ -11,7 +11,7 @@ use psa_authn::Caller;
 use psa_events::catalog::EventType;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::from_value;
-use psa_http::keyset::{PageParams, SortField, SortValue};
+use psa_http::keyset::{Keyset, PageParams, SortField, SortValue};
 use psa_http::pagination::Page;
 use psa_http::{FieldError, Problem, merge_patch};
 use serde::Serialize;
@@ -213,6 +213,36 @@ pub async fn list<R: Resource>(
 ) -> Result<axum::Json<Page<R>>, R::Error> {
     let keyset = params.keyset(R::SORTS, R::DEFAULT_SORT)?;
     let mut tx = Tx::begin(store, caller, R::READ).await?;
+    let page = page_of::<R>(&mut tx, &keyset, filters).await?;
+    tx.commit().await?;
+    Ok(axum::Json(page))
+}
+
+/// One page of the `R`s that belong to the `P` with id `parent` (a
+/// customer's contacts): 404 when the caller's tenant has no such `P`, so
+/// an unknown parent is not mistaken for an empty list. `filters` selects
+/// the parent's rows (and any further conditions). Checked in the list's
+/// own transaction, with `R`'s read permission.
+pub async fn list_under<R: Resource, P: Resource>(
+    store: &Store,
+    caller: &Caller,
+    parent: Uuid,
+    params: &PageParams,
+    filters: impl FnOnce(&mut QueryBuilder<Postgres>),
+) -> Result<axum::Json<Page<R>>, R::Error> {
+    let keyset = params.keyset(R::SORTS, R::DEFAULT_SORT)?;
+    let mut tx = Tx::begin(store, caller, R::READ).await?;
+    find::<P>(&mut tx, parent, false).await?;
+    let page = page_of::<R>(&mut tx, &keyset, filters).await?;
+    tx.commit().await?;
+    Ok(axum::Json(page))
+}
+
+async fn page_of<R: Resource>(
+    conn: &mut PgConnection,
+    keyset: &Keyset,
+    filters: impl FnOnce(&mut QueryBuilder<Postgres>),
+) -> Result<Page<R>, sqlx::Error> {
     let mut qb = QueryBuilder::<Postgres>::new(format!(
         "select {} from {} where true",
         R::COLUMNS,
@@ -220,11 +250,8 @@ pub async fn list<R: Resource>(
     ));
     filters(&mut qb);
     keyset.push(&mut qb);
-    let rows: Vec<R> = qb.build_query_as().fetch_all(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(axum::Json(keyset.page(rows, |row, field| {
-        (row.sort_value(field), row.id())
-    })))
+    let rows: Vec<R> = qb.build_query_as().fetch_all(conn).await?;
+    Ok(keyset.page(rows, |row, field| (row.sort_value(field), row.id())))
 }
 
 /// 404 unless a row of `R` with this id exists in the caller's tenant

@@ -5,7 +5,6 @@
 
 pub mod broker;
 mod client;
-pub mod cursors;
 pub mod fixtures;
 pub mod forged;
 mod proxy;

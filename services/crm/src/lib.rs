@@ -8,7 +8,6 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod repo;
-pub mod resource;
 pub mod routes;
 pub mod state;
 
@@ -47,19 +46,31 @@ pub const PERMISSIONS: &[&str] = &[
 
 /// Every CRM route with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<CrmState> {
-    use routes::*;
+    use routes::{contacts, contracts, customers, sites};
     OpenApiRouter::new()
-        .routes(r!(list_customers, create_customer))
-        .routes(r!(get_customer, patch_customer, delete_customer))
-        .routes(r!(customer_contacts))
-        .routes(r!(customer_sites))
-        .routes(r!(customer_contracts))
-        .routes(r!(list_contacts, create_contact))
-        .routes(r!(get_contact, patch_contact, delete_contact))
-        .routes(r!(list_sites, create_site))
-        .routes(r!(get_site, patch_site, delete_site))
-        .routes(r!(list_contracts, create_contract))
-        .routes(r!(get_contract, patch_contract, delete_contract))
+        .routes(r!(customers::list_customers, customers::create_customer))
+        .routes(r!(
+            customers::get_customer,
+            customers::patch_customer,
+            customers::delete_customer
+        ))
+        .routes(r!(contacts::customer_contacts))
+        .routes(r!(sites::customer_sites))
+        .routes(r!(contracts::customer_contracts))
+        .routes(r!(contacts::list_contacts, contacts::create_contact))
+        .routes(r!(
+            contacts::get_contact,
+            contacts::patch_contact,
+            contacts::delete_contact
+        ))
+        .routes(r!(sites::list_sites, sites::create_site))
+        .routes(r!(sites::get_site, sites::patch_site, sites::delete_site))
+        .routes(r!(contracts::list_contracts, contracts::create_contract))
+        .routes(r!(
+            contracts::get_contract,
+            contracts::patch_contract,
+            contracts::delete_contract
+        ))
 }
 
 pub fn router(state: CrmState) -> Router {
@@ -72,7 +83,7 @@ pub fn openapi() -> OpenApi {
 
 pub fn build_state(db: &DatabaseConfig, verifier: Arc<Verifier>) -> Result<CrmState, DbError> {
     Ok(CrmState {
-        pool: psa_db::module_pool(db, &DB)?,
+        store: psa_kernel::Store::new(psa_db::module_pool(db, &DB)?, DB.schema),
         verifier,
         relay: None,
     })

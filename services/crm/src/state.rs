@@ -1,15 +1,14 @@
 use std::sync::Arc;
 
 use psa_authn::{HasVerifier, Verifier};
-use sqlx::PgPool;
+use psa_kernel::Store;
 
 /// What every CRM handler gets.
 #[derive(Clone)]
 pub struct CrmState {
-    pub pool: PgPool,
+    /// The CRM's pool and schema (outbox, idempotency keys).
+    pub store: Store,
     pub verifier: Arc<Verifier>,
-    /// The outbox relay, running as long as the app does.
-    pub relay: Option<Arc<psa_events::TaskGuard>>,
 }
 
 impl HasVerifier for CrmState {

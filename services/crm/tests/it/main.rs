@@ -2,6 +2,7 @@
 
 mod auth;
 mod cursors;
+mod cursors;
 mod customers;
 mod events;
 mod housekeeping;

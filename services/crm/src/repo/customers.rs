@@ -1,0 +1,254 @@
+//! `crm.customers`.
+
+use psa_events::catalog::EventType;
+use psa_http::FieldError;
+use psa_kernel::{Deletable, PageParams, Resource, SortField, SortValue, SqlType, Tx};
+use serde::Deserialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{COMMON_SORTS, common_sort_value, contacts, sites};
+use crate::domain::customer::CustomerStatus;
+use crate::domain::validate::{Address, ExternalIds};
+use crate::domain::{Customer, CustomerInput};
+use crate::error::CrmError;
+use crate::events;
+
+impl Resource for Customer {
+    type Input = CustomerInput;
+    type Error = CrmError;
+    const TABLE: &'static str = "crm.customers";
+    const COLUMNS: &'static str = "id, customer_number, name, status, email, phone, website, \
+        address, notes, external_ids, version, created_at, updated_at";
+    const PATH: &'static str = "/v1/customers";
+    const READ: &'static str = crate::CUSTOMERS_READ.name;
+    const WRITE: &'static str = crate::CUSTOMERS_WRITE.name;
+    const CREATED: EventType<Self> = events::CUSTOMER_CREATED;
+    const UPDATED: EventType<Self> = events::CUSTOMER_UPDATED;
+    const SORTS: &'static [SortField] = &[
+        COMMON_SORTS[0],
+        COMMON_SORTS[1],
+        COMMON_SORTS[2],
+        SortField::new("customer_number", SqlType::Text),
+    ];
+    const DEFAULT_SORT: SortField = SortField::CREATED_AT;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn sort_value(&self, field: &str) -> SortValue {
+        match field {
+            "customer_number" => SortValue::Text(self.customer_number.clone()),
+            _ => common_sort_value(field, &self.name, self.created_at, self.updated_at),
+        }
+    }
+
+    fn validate(input: &CustomerInput) -> Result<(), Vec<FieldError>> {
+        input.validate()
+    }
+
+    async fn write(
+        tx: &mut Tx,
+        id: Uuid,
+        input: &CustomerInput,
+        existing: Option<&Self>,
+    ) -> Result<Self, CrmError> {
+        let number = match (&input.customer_number, existing) {
+            (Some(n), _) => n.clone(),
+            (None, None) => next_number(tx, "customer", "C-").await?,
+            (None, Some(_)) => return Err(CrmError::CustomerNumberRequired),
+        };
+        let name = input.name.trim();
+        let address = input.address.as_ref().map(Json);
+        let external_ids = Json(&input.external_ids);
+        let written = if existing.is_none() {
+            sqlx::query_as!(
+                Customer,
+                r#"insert into crm.customers (id, customer_number, name, status, email, phone,
+                       website, address, notes, external_ids)
+                   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                   returning id, customer_number, name, status as "status: CustomerStatus",
+                       email, phone, website, address as "address: Json<Address>", notes,
+                       external_ids as "external_ids: Json<ExternalIds>",
+                       version, created_at, updated_at"#,
+                id,
+                number,
+                name,
+                input.status as _,
+                input.email,
+                input.phone,
+                input.website,
+                address as _,
+                input.notes,
+                external_ids as _,
+            )
+            .fetch_one(&mut **tx)
+            .await
+        } else {
+            sqlx::query_as!(
+                Customer,
+                r#"update crm.customers set customer_number = $2, name = $3, status = $4,
+                       email = $5, phone = $6, website = $7, address = $8, notes = $9,
+                       external_ids = $10, version = version + 1, updated_at = now()
+                   where id = $1
+                   returning id, customer_number, name, status as "status: CustomerStatus",
+                       email, phone, website, address as "address: Json<Address>", notes,
+                       external_ids as "external_ids: Json<ExternalIds>",
+                       version, created_at, updated_at"#,
+                id,
+                number,
+                name,
+                input.status as _,
+                input.email,
+                input.phone,
+                input.website,
+                address as _,
+                input.notes,
+                external_ids as _,
+            )
+            .fetch_one(&mut **tx)
+            .await
+        };
+        written.map_err(|e| {
+            if psa_db::constraint(&e) == Some("customers_number_unique") {
+                CrmError::CustomerNumberTaken(number)
+            } else {
+                e.into()
+            }
+        })
+    }
+}
+
+impl Deletable for Customer {
+    const DELETED: EventType<Self> = events::CUSTOMER_DELETED;
+
+    /// A customer with contracts stays (billing history hangs on them); its
+    /// contacts and sites go with it, and subscribers hear of each.
+    async fn before_delete(tx: &mut Tx, row: &Self) -> Result<(), CrmError> {
+        let contracts = sqlx::query_scalar!(
+            r#"select count(*) as "count!" from crm.contracts where customer_id = $1"#,
+            row.id
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if contracts > 0 {
+            return Err(CrmError::CustomerHasContracts(contracts));
+        }
+        for contact in contacts::of_customer(tx, row.id).await? {
+            tx.emit(&events::CONTACT_DELETED, contact.id, &contact)
+                .await?;
+        }
+        for site in sites::of_customer(tx, row.id).await? {
+            tx.emit(&events::SITE_DELETED, site.id, &site).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the tenant has this customer.
+pub async fn exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from crm.customers where id = $1) as "exists!""#,
+        id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Draws the next number of a per-tenant sequence (`C-000042`), skipping
+/// numbers already taken by hand.
+async fn next_number(
+    conn: &mut PgConnection,
+    sequence: &str,
+    prefix: &str,
+) -> Result<String, sqlx::Error> {
+    loop {
+        let n = sqlx::query_scalar!(
+            "insert into crm.number_sequences (name, last_value) values ($1, 1)
+             on conflict (tenant_id, name)
+             do update set last_value = crm.number_sequences.last_value + 1
+             returning last_value",
+            sequence
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let candidate = format!("{prefix}{n:06}");
+        let taken = sqlx::query_scalar!(
+            r#"select exists(select 1 from crm.customers where customer_number = $1) as "taken!""#,
+            candidate
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if !taken {
+            return Ok(candidate);
+        }
+    }
+}
+
+/// `system:id`, naming a customer by its id in another system.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ExternalIdRef {
+    pub system: String,
+    pub id: String,
+}
+
+impl TryFrom<String> for ExternalIdRef {
+    type Error = &'static str;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let (system, id) = raw.split_once(':').ok_or("must be system:id")?;
+        Ok(Self {
+            system: system.to_owned(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// What the customer list filters by.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerFilters {
+    pub status: Option<CustomerStatus>,
+    /// Case-insensitive substring of the name.
+    pub q: Option<String>,
+    pub customer_number: Option<String>,
+    /// `system:id`, e.g. `infexio:4711`.
+    #[param(value_type = Option<String>)]
+    pub external_id: Option<ExternalIdRef>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageParams,
+}
+
+impl CustomerFilters {
+    pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
+        if let Some(s) = self.status {
+            qb.push(" and status = ").push_bind(s);
+        }
+        if let Some(q) = &self.q {
+            let pattern = format!(
+                "%{}%",
+                q.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            qb.push(" and name ilike ").push_bind(pattern);
+        }
+        if let Some(n) = &self.customer_number {
+            qb.push(" and customer_number = ").push_bind(n.clone());
+        }
+        if let Some(ext) = &self.external_id {
+            qb.push(" and external_ids ->> ")
+                .push_bind(ext.system.clone())
+                .push(" = ")
+                .push_bind(ext.id.clone());
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `crm.sites`.
+
+use psa_events::catalog::EventType;
+use psa_http::FieldError;
+use psa_kernel::{Deletable, PageParams, Resource, SortField, SortValue, Tx};
+use serde::Deserialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{COMMON_SORTS, common_sort_value, of_customer as customer_is, require_customer};
+use crate::domain::validate::Address;
+use crate::domain::{Site, SiteInput};
+use crate::error::CrmError;
+use crate::events;
+
+impl Resource for Site {
+    type Input = SiteInput;
+    type Error = CrmError;
+    const TABLE: &'static str = "crm.sites";
+    const COLUMNS: &'static str =
+        "id, customer_id, name, address, phone, time_zone, notes, version, created_at, updated_at";
+    const PATH: &'static str = "/v1/sites";
+    const READ: &'static str = crate::CUSTOMERS_READ.name;
+    const WRITE: &'static str = crate::CUSTOMERS_WRITE.name;
+    const CREATED: EventType<Self> = events::SITE_CREATED;
+    const UPDATED: EventType<Self> = events::SITE_UPDATED;
+    const SORTS: &'static [SortField] = &COMMON_SORTS;
+    const DEFAULT_SORT: SortField = SortField::CREATED_AT;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn sort_value(&self, field: &str) -> SortValue {
+        common_sort_value(field, &self.name, self.created_at, self.updated_at)
+    }
+
+    fn validate(input: &SiteInput) -> Result<(), Vec<FieldError>> {
+        input.validate()
+    }
+
+    async fn write(
+        tx: &mut Tx,
+        id: Uuid,
+        input: &SiteInput,
+        existing: Option<&Self>,
+    ) -> Result<Self, CrmError> {
+        require_customer(tx, input.customer_id).await?;
+        let name = input.name.trim();
+        let address = input.address.as_ref().map(Json);
+        let written = if existing.is_none() {
+            sqlx::query_as!(
+                Site,
+                r#"insert into crm.sites (id, customer_id, name, address, phone, time_zone, notes)
+                   values ($1, $2, $3, $4, $5, $6, $7)
+                   returning id, customer_id, name, address as "address: Json<Address>",
+                       phone, time_zone, notes, version, created_at, updated_at"#,
+                id,
+                input.customer_id,
+                name,
+                address as _,
+                input.phone,
+                input.time_zone,
+                input.notes
+            )
+            .fetch_one(&mut **tx)
+            .await?
+        } else {
+            sqlx::query_as!(
+                Site,
+                r#"update crm.sites set customer_id = $2, name = $3, address = $4, phone = $5,
+                       time_zone = $6, notes = $7, version = version + 1, updated_at = now()
+                   where id = $1
+                   returning id, customer_id, name, address as "address: Json<Address>",
+                       phone, time_zone, notes, version, created_at, updated_at"#,
+                id,
+                input.customer_id,
+                name,
+                address as _,
+                input.phone,
+                input.time_zone,
+                input.notes
+            )
+            .fetch_one(&mut **tx)
+            .await?
+        };
+        Ok(written)
+    }
+}
+
+impl Deletable for Site {
+    const DELETED: EventType<Self> = events::SITE_DELETED;
+}
+
+/// Every site of a customer (whose delete takes them along).
+pub async fn of_customer(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> Result<Vec<Site>, sqlx::Error> {
+    sqlx::query_as!(
+        Site,
+        r#"select id, customer_id, name, address as "address: Json<Address>",
+               phone, time_zone, notes, version, created_at, updated_at
+           from crm.sites where customer_id = $1 order by id"#,
+        customer_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// What the site list filters by.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SiteFilters {
+    pub customer_id: Option<Uuid>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageParams,
+}
+
+impl SiteFilters {
+    pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
+        if let Some(c) = self.customer_id {
+            customer_is(qb, c);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! `/v1/contacts`: people at customers.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use psa_authn::Caller;
+use psa_http::extract::{Json, JsonValue, PathId, Query};
+use psa_http::problem::ProblemBody;
+use psa_kernel::{Idempotency, Page, PageParams, resource};
+
+use crate::domain::{Contact, ContactInput, Customer};
+use crate::error::CrmError;
+use crate::repo::contacts::ContactFilters;
+use crate::repo::of_customer;
+use crate::state::CrmState;
+
+#[utoipa::path(get, path = "/v1/contacts", tag = "contacts", params(ContactFilters, PageParams),
+    responses(
+        (status = 200, body = Page<Contact>),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn list_contacts(
+    State(state): State<CrmState>,
+    caller: Caller,
+    Query(f): Query<ContactFilters>,
+) -> Result<axum::Json<Page<Contact>>, CrmError> {
+    resource::list::<Contact>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+}
+
+/// A customer's contacts; 404 for a customer the tenant does not have.
+#[utoipa::path(get, path = "/v1/customers/{id}/contacts", tag = "contacts", params(("id" = Uuid, Path), PageParams),
+    responses(
+        (status = 200, body = Page<Contact>),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn customer_contacts(
+    State(state): State<CrmState>,
+    caller: Caller,
+    PathId(id): PathId,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<Page<Contact>>, CrmError> {
+    resource::list_under::<Contact, Customer>(&state.store, &caller, id, &page, |qb| {
+        of_customer(qb, id)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = ContactInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
+    responses(
+        (status = 201, body = Contact, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn create_contact(
+    State(state): State<CrmState>,
+    caller: Caller,
+    idem: Idempotency,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, CrmError> {
+    resource::create::<Contact>(&state.store, &caller, &idem, body).await
+}
+
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Contact, headers(("ETag" = String))),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn get_contact(
+    State(state): State<CrmState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> Result<Response, CrmError> {
+    resource::get::<Contact>(&state.store, &caller, id).await
+}
+
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts",
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
+        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    responses(
+        (status = 200, body = Contact, headers(("ETag" = String))),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn patch_contact(
+    State(state): State<CrmState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+    JsonValue(patch): JsonValue,
+) -> Result<Response, CrmError> {
+    resource::patch::<Contact>(&state.store, &caller, &headers, id, patch).await
+}
+
+#[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    responses(
+        (status = 204),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn delete_contact(
+    State(state): State<CrmState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+) -> Result<Response, CrmError> {
+    resource::delete::<Contact>(&state.store, &caller, &headers, id).await
+}

@@ -1,0 +1,106 @@
+//! `/v1/customers`: the MSP's customers.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use psa_authn::Caller;
+use psa_http::extract::{Json, JsonValue, PathId, Query};
+use psa_http::problem::ProblemBody;
+use psa_kernel::{Idempotency, Page, PageParams, resource};
+
+use crate::domain::{Customer, CustomerInput};
+use crate::error::CrmError;
+use crate::repo::customers::CustomerFilters;
+use crate::state::CrmState;
+
+#[utoipa::path(get, path = "/v1/customers", tag = "customers", params(CustomerFilters, PageParams),
+    responses(
+        (status = 200, body = Page<Customer>),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn list_customers(
+    State(state): State<CrmState>,
+    caller: Caller,
+    Query(f): Query<CustomerFilters>,
+) -> Result<axum::Json<Page<Customer>>, CrmError> {
+    resource::list::<Customer>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+}
+
+#[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = CustomerInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
+    responses(
+        (status = 201, body = Customer, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json",
+            description = "`customer_number_taken`"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn create_customer(
+    State(state): State<CrmState>,
+    caller: Caller,
+    idem: Idempotency,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, CrmError> {
+    resource::create::<Customer>(&state.store, &caller, &idem, body).await
+}
+
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Customer, headers(("ETag" = String))),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn get_customer(
+    State(state): State<CrmState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> Result<Response, CrmError> {
+    resource::get::<Customer>(&state.store, &caller, id).await
+}
+
+#[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers",
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
+        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    responses(
+        (status = 200, body = Customer, headers(("ETag" = String))),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json",
+            description = "`customer_number_taken`"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn patch_customer(
+    State(state): State<CrmState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+    JsonValue(patch): JsonValue,
+) -> Result<Response, CrmError> {
+    resource::patch::<Customer>(&state.store, &caller, &headers, id, patch).await
+}
+
+#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    responses(
+        (status = 204, description = "Deleted, with the customer's contacts and sites"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json",
+            description = "`customer_has_contracts`"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn delete_customer(
+    State(state): State<CrmState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+) -> Result<Response, CrmError> {
+    resource::delete::<Customer>(&state.store, &caller, &headers, id).await
+}

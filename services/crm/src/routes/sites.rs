@@ -1,0 +1,124 @@
+//! `/v1/sites`: customers' locations.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use psa_authn::Caller;
+use psa_http::extract::{Json, JsonValue, PathId, Query};
+use psa_http::problem::ProblemBody;
+use psa_kernel::{Idempotency, Page, PageParams, resource};
+
+use crate::domain::{Customer, Site, SiteInput};
+use crate::error::CrmError;
+use crate::repo::of_customer;
+use crate::repo::sites::SiteFilters;
+use crate::state::CrmState;
+
+#[utoipa::path(get, path = "/v1/sites", tag = "sites", params(SiteFilters, PageParams),
+    responses(
+        (status = 200, body = Page<Site>),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn list_sites(
+    State(state): State<CrmState>,
+    caller: Caller,
+    Query(f): Query<SiteFilters>,
+) -> Result<axum::Json<Page<Site>>, CrmError> {
+    resource::list::<Site>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+}
+
+/// A customer's sites; 404 for a customer the tenant does not have.
+#[utoipa::path(get, path = "/v1/customers/{id}/sites", tag = "sites", params(("id" = Uuid, Path), PageParams),
+    responses(
+        (status = 200, body = Page<Site>),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn customer_sites(
+    State(state): State<CrmState>,
+    caller: Caller,
+    PathId(id): PathId,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<Page<Site>>, CrmError> {
+    resource::list_under::<Site, Customer>(&state.store, &caller, id, &page, |qb| {
+        of_customer(qb, id)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/sites", tag = "sites", request_body = SiteInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
+    responses(
+        (status = 201, body = Site, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn create_site(
+    State(state): State<CrmState>,
+    caller: Caller,
+    idem: Idempotency,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, CrmError> {
+    resource::create::<Site>(&state.store, &caller, &idem, body).await
+}
+
+#[utoipa::path(get, path = "/v1/sites/{id}", tag = "sites", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Site, headers(("ETag" = String))),
+        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:read"])))]
+pub async fn get_site(
+    State(state): State<CrmState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> Result<Response, CrmError> {
+    resource::get::<Site>(&state.store, &caller, id).await
+}
+
+#[utoipa::path(patch, path = "/v1/sites/{id}", tag = "sites",
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
+        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    responses(
+        (status = 200, body = Site, headers(("ETag" = String))),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn patch_site(
+    State(state): State<CrmState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+    JsonValue(patch): JsonValue,
+) -> Result<Response, CrmError> {
+    resource::patch::<Site>(&state.store, &caller, &headers, id, patch).await
+}
+
+#[utoipa::path(delete, path = "/v1/sites/{id}", tag = "sites",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    responses(
+        (status = 204),
+        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["customers:write"])))]
+pub async fn delete_site(
+    State(state): State<CrmState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+) -> Result<Response, CrmError> {
+    resource::delete::<Site>(&state.store, &caller, &headers, id).await
+}
