@@ -2,7 +2,6 @@
 
 mod auth;
 mod cursors;
-mod cursors;
 mod customers;
 mod events;
 mod housekeeping;
