@@ -373,3 +373,109 @@ impl TestApp {
         (tenant, self.client_for(tenant, permissions))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use axum::extract::Query;
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use serde_json::json;
+
+    use super::*;
+
+    /// Ten items in pages of `limit`; a cursor is the index to go on from.
+    async fn list(Query(q): Query<HashMap<String, String>>) -> axum::Json<Value> {
+        let limit: usize = q["limit"].parse().unwrap();
+        let from: usize = q.get("cursor").map_or(0, |c| c.parse().unwrap());
+        let to = (from + limit).min(10);
+        let next = (to < 10).then(|| to.to_string());
+        axum::Json(json!({"data": (from..to).collect::<Vec<_>>(), "next_cursor": next}))
+    }
+
+    /// Echoes what the request carried, as a problem when asked to.
+    async fn echo(headers: HeaderMap, body: String) -> axum::response::Response {
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let seen = json!({"content_type": h("content-type"), "authorization": h("authorization"),
+            "idempotency_key": h("idempotency-key"), "if_match": h("if-match"), "body": body,
+            "status": 409, "code": "customer_number_taken", "title": "Conflict", "request_id": "r1"});
+        if body.contains("problem") {
+            (
+                StatusCode::CONFLICT,
+                [("content-type", PROBLEM_JSON)],
+                seen.to_string(),
+            )
+                .into_response()
+        } else {
+            axum::Json(seen).into_response()
+        }
+    }
+
+    async fn serve() -> Client {
+        let app = axum::Router::new()
+            .route("/items", axum::routing::get(list))
+            .fallback(echo);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Client::new(url)
+    }
+
+    #[tokio::test]
+    async fn pages_follow_the_cursor_to_the_end_keeping_the_query() {
+        let c = serve().await;
+        let items = c.all("/items?limit=3").await;
+        assert_eq!(items, (0..10).map(|i| json!(i)).collect::<Vec<_>>());
+        let mut pages = c.pages("/items?limit=4");
+        let mut sizes = Vec::new();
+        while let Some(page) = pages.next().await {
+            sizes.push(page.items().len());
+        }
+        assert_eq!(sizes, [4, 4, 2]);
+    }
+
+    #[tokio::test]
+    async fn requests_carry_token_merge_patch_key_and_precondition() {
+        let c = serve().await.bearer("t0k");
+        let patch = c.patch_if_match("/x", "\"3\"", json!({"a": null})).await;
+        assert_eq!(patch["content_type"], MERGE_PATCH);
+        assert_eq!(patch["if_match"], "\"3\"");
+        assert_eq!(patch["authorization"], "Bearer t0k");
+        assert_eq!(patch["body"], r#"{"a":null}"#);
+        let post = c.post_idem("/x", "k-1", json!({})).await;
+        assert_eq!(post["idempotency_key"], "k-1");
+        assert_eq!(post["content_type"], "application/json");
+        let anonymous = c.anonymous().delete("/x").await;
+        assert_eq!(anonymous["authorization"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn assert_problem_checks_status_type_and_code() {
+        let c = serve().await;
+        let problem = c
+            .post("/x", json!("problem"))
+            .await
+            .assert_problem(StatusCode::CONFLICT, "customer_number_taken");
+        assert_eq!(problem["request_id"], "r1");
+        let wrong_code = std::panic::catch_unwind(|| {
+            problem
+                .clone()
+                .assert_problem(StatusCode::CONFLICT, "conflict")
+        });
+        assert!(wrong_code.is_err(), "another code is refused");
+        let not_a_problem = c.post("/x", json!("fine")).await;
+        let plain_json = std::panic::catch_unwind(|| {
+            not_a_problem.assert_problem(StatusCode::OK, "customer_number_taken")
+        });
+        assert!(
+            plain_json.is_err(),
+            "application/json is no problem document"
+        );
+    }
+}
