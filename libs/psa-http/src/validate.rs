@@ -22,6 +22,14 @@ impl FieldErrors {
         }
     }
 
+    /// `min` to `max` characters, taken as typed (not trimmed): for secrets
+    /// such as passwords, where every character counts.
+    pub fn length(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        if !(min..=max).contains(&value.chars().count()) {
+            self.add(field, format!("must be {min} to {max} characters"));
+        }
+    }
+
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) {
         if let Some(v) = value {
             self.text(field, v, max);
@@ -30,7 +38,7 @@ impl FieldErrors {
 
     pub fn email(&mut self, field: &str, value: Option<&str>) {
         let Some(v) = value else { return };
-        let ok = v.len() <= 254
+        let ok = v.chars().count() <= 254
             && !v.chars().any(char::is_whitespace)
             && v.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
@@ -104,6 +112,18 @@ mod tests {
             e.email("a", Some(bad));
             assert_eq!(e.0.len(), 1, "{bad}");
         }
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let mut e = FieldErrors::default();
+        e.length("p", &"ü".repeat(12), 12, 12);
+        e.text("n", &"ü".repeat(3), 3);
+        e.email("m", Some(&format!("{}@b.de", "ü".repeat(249))));
+        assert!(e.0.is_empty(), "{:?}", e.0);
+        e.length("p", "ü", 2, 4);
+        e.email("m", Some(&format!("{}@b.de", "ü".repeat(250))));
+        assert_eq!(e.0.len(), 2);
     }
 
     #[test]
