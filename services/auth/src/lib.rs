@@ -1,34 +1,34 @@
 //! Auth module: tenants, users, roles, MFA, service accounts, API keys, the
 //! audit trail, and the platform's own OIDC issuer (discovery, JWKS, token
 //! endpoint, sign-in page).
+//!
+//! Auth publishes no events (what happens here is recorded on its audit
+//! trail, `/v1/audit-events`), so it has no `events.rs` and no outbox.
 
-pub mod admin;
-pub mod audit;
+pub mod crypto;
+pub mod domain;
 pub mod error;
-pub mod login;
-pub mod mfa;
-pub mod oauth;
 pub mod perms;
-pub mod secrets;
-pub mod signing;
+pub mod repo;
+pub mod routes;
 pub mod state;
-pub mod tokens;
-pub mod totp;
+pub mod workers;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
 use psa_authn::permissions::AUDIT_READ;
 use psa_http::health::ReadinessCheck;
-use psa_runtime::{Module, ModuleContext, Mounted, Permission, PlatformConfig, Workers};
+use psa_runtime::{Module, ModuleContext, Mounted, Permission, PlatformConfig};
 use sqlx::migrate::Migrator;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes as r;
 
+pub use crypto::secrets::MasterKey;
+pub use crypto::{signing, totp};
+pub use domain::oauth;
 pub use error::AuthError;
-pub use secrets::MasterKey;
 pub use state::AuthState;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/auth");
@@ -94,7 +94,7 @@ pub const ROUTES: &[&str] = &[
 pub const PUBLIC_ROUTES: &[&str] = &["/oauth", "/.well-known"];
 
 pub fn routes() -> OpenApiRouter<AuthState> {
-    use admin::*;
+    use crate::routes::{api_keys, audit_events, mfa, roles, service_accounts, tenants, users};
     OpenApiRouter::new()
         .routes(r!(tenants::create, tenants::list))
         .routes(r!(tenants::get))
@@ -105,11 +105,11 @@ pub fn routes() -> OpenApiRouter<AuthState> {
         .routes(r!(users::get, users::patch))
         .routes(r!(users::set_password))
         .routes(r!(users::change_password))
-        .routes(r!(users::totp_enrol))
-        .routes(r!(users::totp_confirm))
-        .routes(r!(users::reset_mfa))
+        .routes(r!(mfa::totp_enrol))
+        .routes(r!(mfa::totp_confirm))
+        .routes(r!(mfa::reset_mfa))
         .routes(r!(roles::list, roles::create))
-        .routes(r!(roles::replace, roles::delete))
+        .routes(r!(roles::replace, roles::patch, roles::delete))
         .routes(r!(service_accounts::create, service_accounts::list))
         .routes(r!(service_accounts::get, service_accounts::delete))
         .routes(r!(service_accounts::rotate))
@@ -118,23 +118,11 @@ pub fn routes() -> OpenApiRouter<AuthState> {
         .routes(r!(audit_events::list))
 }
 
-/// The OIDC/OAuth endpoints (standard paths, described by discovery rather than OpenAPI).
-fn oauth_routes() -> Router<AuthState> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(oauth::discovery))
-        .route("/.well-known/jwks.json", get(oauth::jwks))
-        .route("/oauth/token", axum::routing::post(oauth::token))
-        .route(
-            "/oauth/authorize",
-            get(oauth::authorize_page).post(oauth::authorize_submit),
-        )
-}
-
 pub fn router(state: AuthState) -> Router {
     routes()
         .split_for_parts()
         .0
-        .merge(oauth_routes())
+        .merge(routes::oauth::router())
         .with_state(state)
 }
 
@@ -142,14 +130,14 @@ pub fn openapi() -> OpenApi {
     routes().split_for_parts().1
 }
 
-pub fn master_key(cfg: &PlatformConfig) -> Result<MasterKey, secrets::MasterKeyError> {
+pub fn master_key(cfg: &PlatformConfig) -> Result<MasterKey, crypto::secrets::MasterKeyError> {
     let a = &cfg.auth_server;
     MasterKey::load(&a.master_key, &a.master_key_file, a.create_master_key)
 }
 
 pub fn build_state(ctx: &ModuleContext) -> anyhow::Result<AuthState> {
     Ok(AuthState {
-        pool: psa_db::module_pool(&ctx.config.database, &DB)?,
+        store: psa_kernel::Store::new(psa_db::module_pool(&ctx.config.database, &DB)?, DB.schema),
         verifier: ctx.verifier.clone(),
         config: ctx.config.clone(),
         master: Arc::new(master_key(&ctx.config)?),
@@ -164,23 +152,11 @@ pub async fn ensure_platform_tenant(
     slug: &str,
     name: &str,
 ) -> Result<uuid::Uuid, AuthError> {
-    sqlx::query("insert into auth.tenants (id, slug, name, status, is_platform) values ($1, $2, $3, 'active', true) on conflict (slug) do nothing")
-        .bind(uuid::Uuid::now_v7())
-        .bind(slug)
-        .bind(name)
-        .execute(pool)
-        .await?;
-    let (id, is_platform): (uuid::Uuid, bool) =
-        sqlx::query_as("select id, is_platform from auth.tenants where slug = $1")
-            .bind(slug)
-            .fetch_one(pool)
-            .await?;
-    if !is_platform {
-        return Err(AuthError::Conflict(format!(
-            "tenant {slug} exists and is not the platform tenant"
-        )));
+    let mut conn = pool.acquire().await?;
+    match repo::tenants::ensure_platform(&mut conn, slug, name).await? {
+        (id, true) => Ok(id),
+        (_, false) => Err(AuthError::NotPlatformTenant(slug.to_owned())),
     }
-    Ok(id)
 }
 
 pub fn module() -> Module {
@@ -194,15 +170,11 @@ pub fn module() -> Module {
         consumes: &[],
         mount: |ctx| {
             let state = build_state(ctx)?;
-            let mut workers = Workers::new("auth");
-            workers.housekeeping(state.pool.clone(), "auth");
+            let pool = state.store.pool.clone();
             Ok(Mounted {
-                checks: vec![ReadinessCheck::postgres(
-                    "auth.postgres",
-                    state.pool.clone(),
-                )],
+                checks: vec![ReadinessCheck::postgres("auth.postgres", pool.clone())],
+                workers: workers::start(&pool),
                 router: router(state),
-                workers,
             })
         },
         openapi,

@@ -10,6 +10,7 @@ use psa_runtime::Registry;
 use sqlx::PgConnection;
 
 use crate::error::AuthError;
+use crate::repo;
 
 /// The permissions a set of role names grants in the current tenant.
 pub async fn of_roles(
@@ -26,11 +27,7 @@ pub async fn of_roles(
         }
     }
     if !custom.is_empty() {
-        let rows: Vec<Vec<String>> =
-            sqlx::query_scalar("select permissions from auth.roles where name = any($1)")
-                .bind(&custom)
-                .fetch_all(conn)
-                .await?;
+        let rows = repo::roles::permissions_of(conn, &custom).await?;
         perms.extend(rows.into_iter().flatten());
     }
     Ok(perms)
@@ -38,20 +35,16 @@ pub async fn of_roles(
 
 /// Role names must exist in the tenant (built-in or custom).
 pub async fn check_roles_exist(conn: &mut PgConnection, roles: &[String]) -> Result<(), AuthError> {
-    for r in roles {
-        if BUILTIN_ROLES.contains(&r.as_str()) {
-            continue;
-        }
-        let exists: bool =
-            sqlx::query_scalar("select exists(select 1 from auth.roles where name = $1)")
-                .bind(r)
-                .fetch_one(&mut *conn)
-                .await?;
-        if !exists {
-            return Err(AuthError::invalid("roles", &format!("no role named {r}")));
-        }
+    let custom: Vec<String> = roles
+        .iter()
+        .filter(|r| !BUILTIN_ROLES.contains(&r.as_str()))
+        .cloned()
+        .collect();
+    let existing = repo::roles::existing(conn, &custom).await?;
+    match custom.iter().find(|r| !existing.contains(r)) {
+        Some(r) => Err(AuthError::invalid("roles", &format!("no role named {r}"))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Permissions must be registered by a module, platform-only ones only in
