@@ -1,2 +1,2 @@
 -- The module's own objects; the platform template's stay (they go with the schema).
-drop table if exists crm.contracts, crm.sites, crm.contacts, crm.customers, crm.number_sequences;
+drop table if exists crm.contracts, crm.sites, crm.contacts, crm.customers;

@@ -1,16 +1,9 @@
 -- CRM: customers, contacts, sites, contracts. Every tenant table: tenant_id
 -- defaulted from the transaction's tenant, row-level security enabled and
 -- forced, one policy matching only the current tenant (none when unset).
--- current_tenant(), isolate_by_tenant(…), the outbox, idempotency_keys and
--- housekeeping() come from the platform template
+-- current_tenant(), isolate_by_tenant(…), the outbox, idempotency_keys,
+-- number_sequences and housekeeping() come from the platform template
 -- (libs/psa-db/sql/platform.sql), applied before this.
-
-create table crm.number_sequences (
-    tenant_id uuid not null default crm.current_tenant(),
-    name text not null,
-    last_value bigint not null,
-    primary key (tenant_id, name)
-);
 
 create table crm.customers (
     tenant_id uuid not null default crm.current_tenant(),
@@ -93,4 +86,4 @@ create table crm.contracts (
 );
 create index contracts_customer on crm.contracts (tenant_id, customer_id, id);
 
-call crm.isolate_by_tenant('number_sequences', 'customers', 'contacts', 'sites', 'contracts');
+call crm.isolate_by_tenant('customers', 'contacts', 'sites', 'contracts');

@@ -1,14 +1,8 @@
 -- Tickets: tickets, comments, time entries; projections of CRM customers and
 -- contracts. RLS on every tenant table. current_tenant(), isolate_by_tenant(…),
--- the outbox, the inbox, idempotency_keys and housekeeping() come from the
--- platform template (libs/psa-db/sql/platform.sql), applied before this.
-
-create table tickets.number_sequences (
-    tenant_id uuid not null default tickets.current_tenant(),
-    name text not null,
-    last_value bigint not null,
-    primary key (tenant_id, name)
-);
+-- the outbox, the inbox, idempotency_keys, number_sequences and housekeeping()
+-- come from the platform template (libs/psa-db/sql/platform.sql), applied
+-- before this.
 
 -- What tickets knows of CRM, from its events (so it works while CRM is down).
 create table tickets.customers (
@@ -97,7 +91,7 @@ create table tickets.time_entries (
     foreign key (tenant_id, ticket_id) references tickets.tickets (tenant_id, id)
 );
 
-call tickets.isolate_by_tenant('number_sequences', 'customers', 'contracts', 'tickets', 'comments', 'time_entries');
+call tickets.isolate_by_tenant('customers', 'contracts', 'tickets', 'comments', 'time_entries');
 
 -- The SLA watch serves every tenant: which tickets are past a due time not yet reported.
 create function tickets.sla_overdue(at timestamptz)

@@ -176,3 +176,15 @@ create or replace function {{schema}}.housekeeping_idempotency_keys() returns js
     as $$ with gone as (delete from {{schema}}.idempotency_keys where created_at < now() - interval '24 hours' returning 1)
           select jsonb_build_object('idempotency_keys', count(*)) from gone $$;
 revoke all on function {{schema}}.housekeeping_idempotency_keys() from public;
+
+-- @part number_sequences
+-- Per-tenant counters behind human-readable numbers (customer, ticket,
+-- invoice numbers): one row per sequence name, bumped in the transaction
+-- that uses the number, so numbers have no gaps.
+create table if not exists {{schema}}.number_sequences (
+    tenant_id uuid not null default {{schema}}.current_tenant(),
+    name text not null,
+    last_value bigint not null,
+    primary key (tenant_id, name)
+);
+call {{schema}}.isolate_by_tenant('number_sequences');

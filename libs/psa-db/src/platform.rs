@@ -27,10 +27,17 @@ pub enum PlatformPart {
     Inbox,
     /// `idempotency_keys`: stored responses of POSTs with `Idempotency-Key`.
     IdempotencyKeys,
+    /// `number_sequences`: per-tenant counters behind readable numbers.
+    NumberSequences,
 }
 
 impl PlatformPart {
-    pub const ALL: [PlatformPart; 3] = [Self::Outbox, Self::Inbox, Self::IdempotencyKeys];
+    pub const ALL: [PlatformPart; 4] = [
+        Self::Outbox,
+        Self::Inbox,
+        Self::IdempotencyKeys,
+        Self::NumberSequences,
+    ];
 
     /// Its section's name in the template (`-- @part <name>`).
     pub fn section(self) -> &'static str {
@@ -38,6 +45,7 @@ impl PlatformPart {
             Self::Outbox => "outbox",
             Self::Inbox => "inbox",
             Self::IdempotencyKeys => "idempotency_keys",
+            Self::NumberSequences => "number_sequences",
         }
     }
 }

@@ -33,7 +33,11 @@ pub const DB: ModuleDb = ModuleDb {
     schema: "crm",
     role: "psa_crm",
     migrator: &MIGRATOR,
-    platform: &[psa_db::PlatformPart::Outbox, psa_db::PlatformPart::IdempotencyKeys],
+    platform: &[
+        psa_db::PlatformPart::Outbox,
+        psa_db::PlatformPart::IdempotencyKeys,
+        psa_db::PlatformPart::NumberSequences,
+    ],
 };
 
 /// The CRM's permissions, for the auth module's catalogue.

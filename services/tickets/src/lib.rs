@@ -33,6 +33,7 @@ pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
         psa_db::PlatformPart::Outbox,
         psa_db::PlatformPart::Inbox,
         psa_db::PlatformPart::IdempotencyKeys,
+        psa_db::PlatformPart::NumberSequences,
     ],
 };
 
