@@ -254,6 +254,23 @@ fn documented_scopes_are_registered_permissions() {
     }
 }
 
+/// The gateway reaches over HTTP only modules the registry knows.
+#[tokio::test]
+async fn upstreams_must_name_registered_modules() {
+    let mut cfg = psa_runtime::PlatformConfig::load(None).unwrap();
+    let verifier = psa_runtime::serve::verifier(&cfg).unwrap();
+    cfg.gateway
+        .upstreams
+        .insert("billing".into(), "http://127.0.0.1:9".into());
+    let err = psa_gateway::app(&cfg, registry(), &[], verifier)
+        .err()
+        .expect("an unregistered upstream is refused");
+    assert!(
+        err.to_string().contains("gateway.upstreams.billing"),
+        "{err}"
+    );
+}
+
 /// The built-in roles name only registered permissions, and none of the
 /// platform operator's.
 #[test]
