@@ -262,9 +262,9 @@ async fn upstreams_must_name_registered_modules() {
     cfg.gateway
         .upstreams
         .insert("billing".into(), "http://127.0.0.1:9".into());
-    let err = psa_gateway::app(&cfg, registry(), &[], verifier)
-        .err()
-        .expect("an unregistered upstream is refused");
+    let Err(err) = psa_gateway::app(&cfg, registry(), &[], verifier) else {
+        panic!("an unregistered upstream is refused");
+    };
     assert!(
         err.to_string().contains("gateway.upstreams.billing"),
         "{err}"
