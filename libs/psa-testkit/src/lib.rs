@@ -5,6 +5,7 @@
 
 pub mod broker;
 mod client;
+pub mod cursors;
 pub mod fixtures;
 pub mod forged;
 mod proxy;

@@ -1,7 +1,8 @@
-//! What tickets know of CRM (customers and contracts, kept from CRM's
-//! events), read where tickets are opened and changed.
+//! What tickets know of CRM: customers and contracts, kept from CRM's
+//! events, read where tickets are opened and changed.
 
 use psa_crm::domain::contract::{BusinessHours, SlaTerms};
+use psa_crm::domain::{Contract, Customer};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -53,4 +54,57 @@ pub async fn terms_of_contract(
         let hours = r.business_hours.map(|h| h.0);
         r.sla.map(|sla| Terms::new(contract, sla.0, hours.as_ref()))
     }))
+}
+
+/// Keeps what CRM says of a customer unless a newer version is kept
+/// already; a deletion always sticks.
+pub async fn upsert_customer(
+    conn: &mut PgConnection,
+    c: &Customer,
+    deleted: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into tickets.customers (id, name, status, deleted, version) values ($1, $2, $3, $4, $5)
+         on conflict (tenant_id, id) do update set name = excluded.name, status = excluded.status,
+           deleted = excluded.deleted or tickets.customers.deleted, version = excluded.version
+         where tickets.customers.version < excluded.version or excluded.deleted",
+        c.id,
+        c.name,
+        c.status as _,
+        deleted,
+        c.version,
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Keeps what CRM says of a contract, like [`upsert_customer`].
+pub async fn upsert_contract(
+    conn: &mut PgConnection,
+    c: &Contract,
+    deleted: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into tickets.contracts (id, customer_id, status, start_date, end_date, sla,
+           business_hours, deleted, version)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (tenant_id, id) do update set customer_id = excluded.customer_id,
+           status = excluded.status, start_date = excluded.start_date, end_date = excluded.end_date,
+           sla = excluded.sla, business_hours = excluded.business_hours,
+           deleted = excluded.deleted or tickets.contracts.deleted, version = excluded.version
+         where tickets.contracts.version < excluded.version or excluded.deleted",
+        c.id,
+        c.customer_id,
+        c.status as _,
+        c.start_date,
+        c.end_date,
+        &c.sla as _,
+        &c.business_hours as _,
+        deleted,
+        c.version,
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
 }

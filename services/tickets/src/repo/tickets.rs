@@ -1,8 +1,10 @@
 //! Tickets in `tickets.tickets`.
 
 use chrono::{DateTime, Utc};
-use psa_kernel::{Keyset, SortField, SortValue, SqlType};
+use psa_kernel::{Keyset, PageParams, SortField, SortValue, SqlType};
+use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::domain::sla::{Clocks, DueTimes};
@@ -181,19 +183,23 @@ pub async fn set_first_response(
     .await
 }
 
-/// A ticket list's filters (all optional, combined with `and`).
-#[derive(Debug, Default)]
-pub struct Filter {
+/// What the ticket list filters by (all optional, combined with `and`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketFilters {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub customer_id: Option<Uuid>,
     pub assignee_id: Option<String>,
     pub queue: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageParams,
 }
 
 pub async fn list(
     conn: &mut PgConnection,
-    f: Filter,
+    f: &TicketFilters,
     keyset: &Keyset,
 ) -> Result<Vec<Ticket>, sqlx::Error> {
     let mut qb = QueryBuilder::<Postgres>::new(
@@ -211,11 +217,11 @@ pub async fn list(
     if let Some(c) = f.customer_id {
         qb.push(" and customer_id = ").push_bind(c);
     }
-    if let Some(a) = f.assignee_id {
-        qb.push(" and assignee_id = ").push_bind(a);
+    if let Some(a) = &f.assignee_id {
+        qb.push(" and assignee_id = ").push_bind(a.clone());
     }
-    if let Some(q) = f.queue {
-        qb.push(" and queue = ").push_bind(q);
+    if let Some(q) = &f.queue {
+        qb.push(" and queue = ").push_bind(q.clone());
     }
     keyset.push(&mut qb);
     qb.build_query_as().fetch_all(conn).await
@@ -234,42 +240,37 @@ pub async fn overdue(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<(Uuid, Uui
 }
 
 /// Marks one clock of the ticket breached at `now` if it ran out and was
-/// not reported yet; the ticket when this call marked it (the conditional
-/// update reports each breach once, however many watches run).
+/// not reported yet; whether this call marked it (the conditional update
+/// reports each breach once, however many watches run).
 pub async fn mark_breached(
     conn: &mut PgConnection,
     id: Uuid,
     kind: BreachKind,
     now: DateTime<Utc>,
-) -> Result<Option<Ticket>, sqlx::Error> {
-    match kind {
-        BreachKind::Response => sqlx::query_as!(
-            Ticket,
-            r#"update tickets.tickets set response_breached_at = $2
-               where id = $1 and response_breached_at is null and first_response_at is null
-                 and response_due_at < $2 and status not in ('waiting', 'resolved', 'closed')
-               returning id, number, title, description, type as "ticket_type: TicketType",
-                 priority as "priority: Priority", status as "status: Status", queue, assignee_id,
-                 customer_id, contact_id, asset_id, tags, contract_id, response_due_at, resolution_due_at,
-                 first_response_at, resolved_at, version, created_at, updated_at"#,
-            id,
-            now
-        )
-        .fetch_optional(conn)
-        .await,
-        BreachKind::Resolution => sqlx::query_as!(
-            Ticket,
-            r#"update tickets.tickets set resolution_breached_at = $2
-               where id = $1 and resolution_breached_at is null
-                 and resolution_due_at < $2 and status not in ('waiting', 'resolved', 'closed')
-               returning id, number, title, description, type as "ticket_type: TicketType",
-                 priority as "priority: Priority", status as "status: Status", queue, assignee_id,
-                 customer_id, contact_id, asset_id, tags, contract_id, response_due_at, resolution_due_at,
-                 first_response_at, resolved_at, version, created_at, updated_at"#,
-            id,
-            now
-        )
-        .fetch_optional(conn)
-        .await,
-    }
+) -> Result<bool, sqlx::Error> {
+    let done = match kind {
+        BreachKind::Response => {
+            sqlx::query!(
+                "update tickets.tickets set response_breached_at = $2
+                 where id = $1 and response_breached_at is null and first_response_at is null
+                   and response_due_at < $2 and status not in ('waiting', 'resolved', 'closed')",
+                id,
+                now
+            )
+            .execute(conn)
+            .await?
+        }
+        BreachKind::Resolution => {
+            sqlx::query!(
+                "update tickets.tickets set resolution_breached_at = $2
+                 where id = $1 and resolution_breached_at is null
+                   and resolution_due_at < $2 and status not in ('waiting', 'resolved', 'closed')",
+                id,
+                now
+            )
+            .execute(conn)
+            .await?
+        }
+    };
+    Ok(done.rows_affected() == 1)
 }

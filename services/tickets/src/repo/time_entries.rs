@@ -1,7 +1,9 @@
 //! Time entries in `tickets.time_entries`.
 
-use psa_kernel::Keyset;
+use psa_kernel::{Keyset, PageParams};
+use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::domain::time_entry::{TimeEntry, TimeEntryInput};
@@ -88,18 +90,22 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error
         .map(|_| ())
 }
 
-/// A time-entry list's filters (all optional, combined with `and`).
-#[derive(Debug, Default)]
-pub struct Filter {
+/// What the time-entry list filters by (all optional, combined with `and`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimeEntryFilters {
     pub ticket_id: Option<Uuid>,
     pub user_id: Option<String>,
     pub billable: Option<bool>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageParams,
 }
 
 /// One page of time entries in booking order (id).
 pub async fn list(
     conn: &mut PgConnection,
-    f: Filter,
+    f: &TimeEntryFilters,
     keyset: &Keyset,
 ) -> Result<Vec<TimeEntry>, sqlx::Error> {
     let mut qb = QueryBuilder::<Postgres>::new(
@@ -110,8 +116,8 @@ pub async fn list(
     if let Some(t) = f.ticket_id {
         qb.push(" and ticket_id = ").push_bind(t);
     }
-    if let Some(u) = f.user_id {
-        qb.push(" and user_id = ").push_bind(u);
+    if let Some(u) = &f.user_id {
+        qb.push(" and user_id = ").push_bind(u.clone());
     }
     if let Some(b) = f.billable {
         qb.push(" and billable = ").push_bind(b);

@@ -10,13 +10,12 @@ use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
 use psa_http::problem::ProblemBody;
 use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::domain::sla::{Change, Clocks, DueTimes};
-use crate::domain::ticket::{self, NewTicket, Priority, Status, Ticket, TicketPatch};
+use crate::domain::ticket::{self, NewTicket, Ticket, TicketPatch};
 use crate::error::Error;
+use crate::repo::tickets::TicketFilters;
 use crate::routes::merged;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TICKETS_WRITE, events, repo};
@@ -66,19 +65,6 @@ pub async fn create_ticket(
     Ok(res)
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TicketFilters {
-    pub status: Option<Status>,
-    pub priority: Option<Priority>,
-    pub customer_id: Option<Uuid>,
-    pub assignee_id: Option<String>,
-    pub queue: Option<String>,
-    #[serde(flatten)]
-    #[param(ignore)]
-    pub page: PageParams,
-}
-
 /// Sorts: `created_at` (default), `updated_at`, `number`; `-` for descending.
 #[utoipa::path(get, path = "/v1/tickets", tag = "tickets", params(TicketFilters, PageParams),
     responses((status = 200, body = Page<Ticket>),
@@ -91,14 +77,7 @@ pub async fn list_tickets(
 ) -> Result<axum::Json<Page<Ticket>>, Error> {
     let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
     let keyset = f.page.keyset(repo::tickets::SORTS, SortField::CREATED_AT)?;
-    let filter = repo::tickets::Filter {
-        status: f.status,
-        priority: f.priority,
-        customer_id: f.customer_id,
-        assignee_id: f.assignee_id,
-        queue: f.queue,
-    };
-    let rows = repo::tickets::list(&mut tx, filter, &keyset).await?;
+    let rows = repo::tickets::list(&mut tx, &f, &keyset).await?;
     tx.commit().await?;
     Ok(axum::Json(keyset.page(rows, |t, field| {
         (repo::tickets::sort_value(t, field), t.id)

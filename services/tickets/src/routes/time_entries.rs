@@ -12,13 +12,12 @@ use psa_http::problem::ProblemBody;
 use psa_kernel::{
     Guarded, Idempotency, Keyset, Page, PageParams, SortValue, Stored, Tx, with_etag,
 };
-use serde::Deserialize;
 use sqlx::PgConnection;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::domain::time_entry::{TimeEntry, TimeEntryInput};
 use crate::error::Error;
+use crate::repo::time_entries::TimeEntryFilters;
 use crate::routes::merged;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TIME_WRITE, events, repo};
@@ -57,45 +56,28 @@ pub async fn log_time(
     Ok(res)
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TimeFilters {
-    pub ticket_id: Option<Uuid>,
-    pub user_id: Option<String>,
-    pub billable: Option<bool>,
-    #[serde(flatten)]
-    #[param(ignore)]
-    pub page: PageParams,
-}
-
 /// One page in booking order; the caller has checked what the filter refers to.
 async fn page(
     conn: &mut PgConnection,
-    filter: repo::time_entries::Filter,
-    params: &PageParams,
+    filters: &TimeEntryFilters,
 ) -> Result<Page<TimeEntry>, Error> {
-    let keyset = Keyset::by_id(params)?;
-    let rows = repo::time_entries::list(conn, filter, &keyset).await?;
+    let keyset = Keyset::by_id(&filters.page)?;
+    let rows = repo::time_entries::list(conn, filters, &keyset).await?;
     Ok(keyset.page(rows, |e, _| (SortValue::Uuid(e.id), e.id)))
 }
 
 /// In booking order (id).
-#[utoipa::path(get, path = "/v1/time-entries", tag = "time", params(TimeFilters, PageParams),
+#[utoipa::path(get, path = "/v1/time-entries", tag = "time", params(TimeEntryFilters, PageParams),
     responses((status = 200, body = Page<TimeEntry>),
         (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json")),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_time_entries(
     State(state): State<TicketsState>,
     caller: Caller,
-    Query(f): Query<TimeFilters>,
+    Query(f): Query<TimeEntryFilters>,
 ) -> Result<axum::Json<Page<TimeEntry>>, Error> {
     let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
-    let filter = repo::time_entries::Filter {
-        ticket_id: f.ticket_id,
-        user_id: f.user_id,
-        billable: f.billable,
-    };
-    let page = page(&mut tx, filter, &f.page).await?;
+    let page = page(&mut tx, &f).await?;
     tx.commit().await?;
     Ok(axum::Json(page))
 }
@@ -117,11 +99,12 @@ pub async fn ticket_time_entries(
     repo::tickets::fetch(&mut tx, ticket_id)
         .await?
         .ok_or_else(Problem::not_found)?;
-    let filter = repo::time_entries::Filter {
+    let filters = TimeEntryFilters {
         ticket_id: Some(ticket_id),
+        page: params,
         ..Default::default()
     };
-    let page = page(&mut tx, filter, &params).await?;
+    let page = page(&mut tx, &filters).await?;
     tx.commit().await?;
     Ok(axum::Json(page))
 }
