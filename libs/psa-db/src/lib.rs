@@ -58,7 +58,8 @@ pub enum DbError {
     Url(#[source] sqlx::Error),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
-    #[error("migrating schema {schema}: {source}")]
+    // The cause is the source: shown by `{:#}` and error reports, not twice.
+    #[error("migrating schema {schema}")]
     Migrate {
         schema: &'static str,
         #[source]
@@ -207,7 +208,7 @@ async fn setup_and_migrate(
     )
     .await?;
     // The bookkeeping tables are the migrating role's alone.
-    for table in ["_sqlx_migrations", platform::VERSION_TABLE] {
+    for table in std::iter::once("_sqlx_migrations").chain(platform::BOOKKEEPING_TABLES) {
         exec_formatted(admin, "revoke all on %I.%I from %I", &[schema, table, role]).await?;
     }
     Ok(())
@@ -256,21 +257,11 @@ pub fn constraint(err: &sqlx::Error) -> Option<&str> {
     err.as_database_error().and_then(|e| e.constraint())
 }
 
-/// A background task that stops when the last owner drops this (e.g. the
-/// relay of a module, owned by the module's state: it ends with the app).
-#[derive(Debug)]
-pub struct TaskGuard(pub tokio::task::JoinHandle<()>);
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// One housekeeping round of a module's schema: `<schema>.housekeeping()`
-/// (from the platform template, with the module's own shares) deletes rows
-/// past their use across tenants (expired idempotency keys, long-published
-/// outbox rows, …); returns how many it deleted, per table.
+/// (from the platform template) deletes rows past their use across tenants
+/// as `<schema>._psa_retention` lists them (expired idempotency keys,
+/// long-published outbox rows, a module's own); returns how many it
+/// deleted, per table.
 pub async fn housekeeping_once(
     pool: &PgPool,
     schema: &'static str,
@@ -278,22 +269,4 @@ pub async fn housekeeping_once(
     sqlx::query_scalar(AssertSqlSafe(format!("select {schema}.housekeeping()")))
         .fetch_one(pool)
         .await
-}
-
-/// How often modules run their housekeeping.
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
-
-/// Runs [`housekeeping_once`] now and then every 10 minutes, for as long as
-/// the returned guard lives. Failures (the database away) are logged and
-/// retried at the next round.
-pub fn housekeeping(pool: PgPool, schema: &'static str) -> TaskGuard {
-    TaskGuard(tokio::spawn(async move {
-        loop {
-            match housekeeping_once(&pool, schema).await {
-                Ok(deleted) => tracing::debug!(schema, %deleted, "housekeeping done"),
-                Err(e) => tracing::warn!(schema, error = %e, "housekeeping failed; retried later"),
-            }
-            tokio::time::sleep(HOUSEKEEPING_EVERY).await;
-        }
-    }))
 }

@@ -11,4 +11,3 @@ pub mod outbox;
 pub use bus::{Bus, BusConfig, PublishOutcome};
 
 pub use envelope::CloudEvent;
-pub use psa_db::TaskGuard;
