@@ -19,6 +19,7 @@
 //! resources that are plain CRUD implement [`Resource`] and get list, get,
 //! create, merge-patch and delete from [`resource`].
 
+pub mod docs;
 pub mod idempotency;
 pub mod resource;
 pub mod respond;

@@ -51,7 +51,7 @@ pub const PERMISSIONS: &[&str] = &[
 /// Every CRM route with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<CrmState> {
     use routes::{contacts, contracts, customers, sites};
-    OpenApiRouter::new()
+    OpenApiRouter::with_openapi(psa_kernel::docs::openapi())
         .routes(r!(customers::list_customers, customers::create_customer))
         .routes(r!(
             customers::get_customer,

@@ -47,7 +47,7 @@ impl Resource for Contact {
         tx: &mut Tx,
         id: Uuid,
         input: &ContactInput,
-        existing: Option<&Self>,
+        _existing: Option<&Self>,
     ) -> Result<Self, CrmError> {
         require_customer(tx, input.customer_id).await?;
         if input.is_primary {
@@ -71,42 +71,28 @@ impl Resource for Contact {
             }
         }
         let name = input.name.trim();
-        let written = if existing.is_none() {
-            sqlx::query_as!(
-                Contact,
-                "insert into crm.contacts (id, customer_id, name, email, phone, title, is_primary)
-                 values ($1, $2, $3, $4, $5, $6, $7)
-                 returning id, customer_id, name, email, phone, title, is_primary,
-                     version, created_at, updated_at",
-                id,
-                input.customer_id,
-                name,
-                input.email,
-                input.phone,
-                input.title,
-                input.is_primary
-            )
-            .fetch_one(&mut **tx)
-            .await?
-        } else {
-            sqlx::query_as!(
-                Contact,
-                "update crm.contacts set customer_id = $2, name = $3, email = $4, phone = $5,
-                     title = $6, is_primary = $7, version = version + 1, updated_at = now()
-                 where id = $1
-                 returning id, customer_id, name, email, phone, title, is_primary,
-                     version, created_at, updated_at",
-                id,
-                input.customer_id,
-                name,
-                input.email,
-                input.phone,
-                input.title,
-                input.is_primary
-            )
-            .fetch_one(&mut **tx)
-            .await?
-        };
+        // One statement inserts a new contact or updates this one (a patch).
+        let written = sqlx::query_as!(
+            Contact,
+            "insert into crm.contacts (id, customer_id, name, email, phone, title, is_primary)
+             values ($1, $2, $3, $4, $5, $6, $7)
+             on conflict (tenant_id, id) do update set
+                 customer_id = excluded.customer_id, name = excluded.name,
+                 email = excluded.email, phone = excluded.phone, title = excluded.title,
+                 is_primary = excluded.is_primary,
+                 version = crm.contacts.version + 1, updated_at = now()
+             returning id, customer_id, name, email, phone, title, is_primary,
+                 version, created_at, updated_at",
+            id,
+            input.customer_id,
+            name,
+            input.email,
+            input.phone,
+            input.title,
+            input.is_primary
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         Ok(written)
     }
 }

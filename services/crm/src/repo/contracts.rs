@@ -59,70 +59,48 @@ impl Resource for Contract {
         tx: &mut Tx,
         id: Uuid,
         input: &ContractInput,
-        existing: Option<&Self>,
+        _existing: Option<&Self>,
     ) -> Result<Self, CrmError> {
         require_customer(tx, input.customer_id).await?;
         let name = input.name.trim();
         let sla = input.sla.map(Json);
         let business_hours = input.business_hours.as_ref().map(Json);
-        let written = if existing.is_none() {
-            sqlx::query_as!(
-                Contract,
-                r#"insert into crm.contracts (id, customer_id, name, type, status, start_date,
-                       end_date, currency, hourly_rate, monthly_fee, included_hours, sla,
-                       business_hours)
-                   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                   returning id, customer_id, name, type as "contract_type: ContractType",
-                       status as "status: ContractStatus", start_date, end_date, currency,
-                       hourly_rate, monthly_fee, included_hours, sla as "sla: Json<SlaTerms>",
-                       business_hours as "business_hours: Json<BusinessHours>",
-                       version, created_at, updated_at"#,
-                id,
-                input.customer_id,
-                name,
-                input.contract_type as _,
-                input.status as _,
-                input.start_date,
-                input.end_date,
-                input.currency,
-                input.hourly_rate,
-                input.monthly_fee,
-                input.included_hours,
-                sla as _,
-                business_hours as _,
-            )
-            .fetch_one(&mut **tx)
-            .await?
-        } else {
-            sqlx::query_as!(
-                Contract,
-                r#"update crm.contracts set customer_id = $2, name = $3, type = $4, status = $5,
-                       start_date = $6, end_date = $7, currency = $8, hourly_rate = $9,
-                       monthly_fee = $10, included_hours = $11, sla = $12, business_hours = $13,
-                       version = version + 1, updated_at = now()
-                   where id = $1
-                   returning id, customer_id, name, type as "contract_type: ContractType",
-                       status as "status: ContractStatus", start_date, end_date, currency,
-                       hourly_rate, monthly_fee, included_hours, sla as "sla: Json<SlaTerms>",
-                       business_hours as "business_hours: Json<BusinessHours>",
-                       version, created_at, updated_at"#,
-                id,
-                input.customer_id,
-                name,
-                input.contract_type as _,
-                input.status as _,
-                input.start_date,
-                input.end_date,
-                input.currency,
-                input.hourly_rate,
-                input.monthly_fee,
-                input.included_hours,
-                sla as _,
-                business_hours as _,
-            )
-            .fetch_one(&mut **tx)
-            .await?
-        };
+        // One statement inserts a new contract or updates this one (a patch).
+        let written = sqlx::query_as!(
+            Contract,
+            r#"insert into crm.contracts (id, customer_id, name, type, status, start_date,
+                   end_date, currency, hourly_rate, monthly_fee, included_hours, sla,
+                   business_hours)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+               on conflict (tenant_id, id) do update set
+                   customer_id = excluded.customer_id, name = excluded.name,
+                   type = excluded.type, status = excluded.status,
+                   start_date = excluded.start_date, end_date = excluded.end_date,
+                   currency = excluded.currency, hourly_rate = excluded.hourly_rate,
+                   monthly_fee = excluded.monthly_fee, included_hours = excluded.included_hours,
+                   sla = excluded.sla, business_hours = excluded.business_hours,
+                   version = crm.contracts.version + 1, updated_at = now()
+               returning id, customer_id, name, type as "contract_type: ContractType",
+                   status as "status: ContractStatus", start_date, end_date, currency,
+                   hourly_rate, monthly_fee, included_hours, sla as "sla: Json<SlaTerms>",
+                   business_hours as "business_hours: Json<BusinessHours>",
+                   version, created_at, updated_at"#,
+            id,
+            input.customer_id,
+            name,
+            input.contract_type as _,
+            input.status as _,
+            input.start_date,
+            input.end_date,
+            input.currency,
+            input.hourly_rate,
+            input.monthly_fee,
+            input.included_hours,
+            sla as _,
+            business_hours as _,
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         Ok(written)
     }
 }

@@ -68,54 +68,35 @@ impl Resource for Customer {
         let name = input.name.trim();
         let address = input.address.as_ref().map(Json);
         let external_ids = Json(&input.external_ids);
-        let written = if existing.is_none() {
-            sqlx::query_as!(
-                Customer,
-                r#"insert into crm.customers (id, customer_number, name, status, email, phone,
-                       website, address, notes, external_ids)
-                   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                   returning id, customer_number, name, status as "status: CustomerStatus",
-                       email, phone, website, address as "address: Json<Address>", notes,
-                       external_ids as "external_ids: Json<ExternalIds>",
-                       version, created_at, updated_at"#,
-                id,
-                number,
-                name,
-                input.status as _,
-                input.email,
-                input.phone,
-                input.website,
-                address as _,
-                input.notes,
-                external_ids as _,
-            )
-            .fetch_one(&mut **tx)
-            .await
-        } else {
-            sqlx::query_as!(
-                Customer,
-                r#"update crm.customers set customer_number = $2, name = $3, status = $4,
-                       email = $5, phone = $6, website = $7, address = $8, notes = $9,
-                       external_ids = $10, version = version + 1, updated_at = now()
-                   where id = $1
-                   returning id, customer_number, name, status as "status: CustomerStatus",
-                       email, phone, website, address as "address: Json<Address>", notes,
-                       external_ids as "external_ids: Json<ExternalIds>",
-                       version, created_at, updated_at"#,
-                id,
-                number,
-                name,
-                input.status as _,
-                input.email,
-                input.phone,
-                input.website,
-                address as _,
-                input.notes,
-                external_ids as _,
-            )
-            .fetch_one(&mut **tx)
-            .await
-        };
+        // One statement inserts a new customer or updates this one (a patch).
+        let written = sqlx::query_as!(
+            Customer,
+            r#"insert into crm.customers (id, customer_number, name, status, email, phone,
+                   website, address, notes, external_ids)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               on conflict (tenant_id, id) do update set
+                   customer_number = excluded.customer_number, name = excluded.name,
+                   status = excluded.status, email = excluded.email, phone = excluded.phone,
+                   website = excluded.website, address = excluded.address,
+                   notes = excluded.notes, external_ids = excluded.external_ids,
+                   version = crm.customers.version + 1, updated_at = now()
+               returning id, customer_number, name, status as "status: CustomerStatus",
+                   email, phone, website, address as "address: Json<Address>", notes,
+                   external_ids as "external_ids: Json<ExternalIds>",
+                   version, created_at, updated_at"#,
+            id,
+            number,
+            name,
+            input.status as _,
+            input.email,
+            input.phone,
+            input.website,
+            address as _,
+            input.notes,
+            external_ids as _,
+        )
+        .fetch_one(&mut **tx)
+        .await;
         written.map_err(|e| {
             if psa_db::constraint(&e) == Some("customers_number_unique") {
                 CrmError::CustomerNumberTaken(number)

@@ -49,47 +49,33 @@ impl Resource for Site {
         tx: &mut Tx,
         id: Uuid,
         input: &SiteInput,
-        existing: Option<&Self>,
+        _existing: Option<&Self>,
     ) -> Result<Self, CrmError> {
         require_customer(tx, input.customer_id).await?;
         let name = input.name.trim();
         let address = input.address.as_ref().map(Json);
-        let written = if existing.is_none() {
-            sqlx::query_as!(
-                Site,
-                r#"insert into crm.sites (id, customer_id, name, address, phone, time_zone, notes)
-                   values ($1, $2, $3, $4, $5, $6, $7)
-                   returning id, customer_id, name, address as "address: Json<Address>",
-                       phone, time_zone, notes, version, created_at, updated_at"#,
-                id,
-                input.customer_id,
-                name,
-                address as _,
-                input.phone,
-                input.time_zone,
-                input.notes
-            )
-            .fetch_one(&mut **tx)
-            .await?
-        } else {
-            sqlx::query_as!(
-                Site,
-                r#"update crm.sites set customer_id = $2, name = $3, address = $4, phone = $5,
-                       time_zone = $6, notes = $7, version = version + 1, updated_at = now()
-                   where id = $1
-                   returning id, customer_id, name, address as "address: Json<Address>",
-                       phone, time_zone, notes, version, created_at, updated_at"#,
-                id,
-                input.customer_id,
-                name,
-                address as _,
-                input.phone,
-                input.time_zone,
-                input.notes
-            )
-            .fetch_one(&mut **tx)
-            .await?
-        };
+        // One statement inserts a new site or updates this one (a patch).
+        let written = sqlx::query_as!(
+            Site,
+            r#"insert into crm.sites (id, customer_id, name, address, phone, time_zone, notes)
+               values ($1, $2, $3, $4, $5, $6, $7)
+               on conflict (tenant_id, id) do update set
+                   customer_id = excluded.customer_id, name = excluded.name,
+                   address = excluded.address, phone = excluded.phone,
+                   time_zone = excluded.time_zone, notes = excluded.notes,
+                   version = crm.sites.version + 1, updated_at = now()
+               returning id, customer_id, name, address as "address: Json<Address>",
+                   phone, time_zone, notes, version, created_at, updated_at"#,
+            id,
+            input.customer_id,
+            name,
+            address as _,
+            input.phone,
+            input.time_zone,
+            input.notes
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         Ok(written)
     }
 }

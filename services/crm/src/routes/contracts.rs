@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
-use psa_http::problem::ProblemBody;
+use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
 use crate::domain::{Contract, ContractInput, Customer};
@@ -14,11 +14,9 @@ use crate::repo::contracts::ContractFilters;
 use crate::repo::of_customer;
 use crate::state::CrmState;
 
-#[utoipa::path(get, path = "/v1/contracts", tag = "contracts", params(ContractFilters, PageParams),
-    responses(
-        (status = 200, body = Page<Contract>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+#[utoipa::path(get, path = "/v1/contracts", tag = "contracts",
+    params(ContractFilters, PageParams),
+    responses((status = 200, body = Page<Contract>), BadRequest, Denied),
     security(("bearer" = ["contracts:read"])))]
 pub async fn list_contracts(
     State(state): State<CrmState>,
@@ -29,12 +27,9 @@ pub async fn list_contracts(
 }
 
 /// A customer's contracts; 404 for a customer the tenant does not have.
-#[utoipa::path(get, path = "/v1/customers/{id}/contracts", tag = "contracts", params(("id" = Uuid, Path), PageParams),
-    responses(
-        (status = 200, body = Page<Contract>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+#[utoipa::path(get, path = "/v1/customers/{id}/contracts", tag = "contracts",
+    params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<Contract>), BadRequest, Denied, NotFound),
     security(("bearer" = ["contracts:read"])))]
 pub async fn customer_contracts(
     State(state): State<CrmState>,
@@ -52,11 +47,7 @@ pub async fn customer_contracts(
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
     responses(
         (status = 201, body = Contract, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, Conflict, Invalid,
     ),
     security(("bearer" = ["contracts:write"])))]
 pub async fn create_contract(
@@ -69,11 +60,7 @@ pub async fn create_contract(
 }
 
 #[utoipa::path(get, path = "/v1/contracts/{id}", tag = "contracts", params(("id" = Uuid, Path)),
-    responses(
-        (status = 200, body = Contract, headers(("ETag" = String))),
-        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Contract, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = ["contracts:read"])))]
 pub async fn get_contract(
     State(state): State<CrmState>,
@@ -89,10 +76,7 @@ pub async fn get_contract(
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
     responses(
         (status = 200, body = Contract, headers(("ETag" = String))),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["contracts:write"])))]
 pub async fn patch_contract(
@@ -107,12 +91,7 @@ pub async fn patch_contract(
 
 #[utoipa::path(delete, path = "/v1/contracts/{id}", tag = "contracts",
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
-    responses(
-        (status = 204),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 204), Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["contracts:write"])))]
 pub async fn delete_contract(
     State(state): State<CrmState>,

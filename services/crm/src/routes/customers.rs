@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
-use psa_http::problem::ProblemBody;
+use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
 use crate::domain::{Customer, CustomerInput};
@@ -13,11 +13,9 @@ use crate::error::CrmError;
 use crate::repo::customers::CustomerFilters;
 use crate::state::CrmState;
 
-#[utoipa::path(get, path = "/v1/customers", tag = "customers", params(CustomerFilters, PageParams),
-    responses(
-        (status = 200, body = Page<Customer>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+#[utoipa::path(get, path = "/v1/customers", tag = "customers",
+    params(CustomerFilters, PageParams),
+    responses((status = 200, body = Page<Customer>), BadRequest, Denied),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_customers(
     State(state): State<CrmState>,
@@ -27,16 +25,12 @@ pub async fn list_customers(
     resource::list::<Customer>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
 }
 
+/// A new customer; 409 `customer_number_taken` when its number is in use.
 #[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = CustomerInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
     responses(
         (status = 201, body = Customer, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`customer_number_taken`"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, Conflict, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn create_customer(
@@ -49,11 +43,7 @@ pub async fn create_customer(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path)),
-    responses(
-        (status = 200, body = Customer, headers(("ETag" = String))),
-        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Customer, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = ["customers:read"])))]
 pub async fn get_customer(
     State(state): State<CrmState>,
@@ -63,17 +53,14 @@ pub async fn get_customer(
     resource::get::<Customer>(&state.store, &caller, id).await
 }
 
+/// Changes a customer; 409 `customer_number_taken` as on create.
 #[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers",
     request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
         description = "JSON Merge Patch (RFC 7396) over the writable fields"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
     responses(
         (status = 200, body = Customer, headers(("ETag" = String))),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`customer_number_taken`"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn patch_customer(
@@ -86,15 +73,11 @@ pub async fn patch_customer(
     resource::patch::<Customer>(&state.store, &caller, &headers, id, patch).await
 }
 
+/// Deletes a customer with its contacts and sites; 409
+/// `customer_has_contracts` while it has contracts.
 #[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers",
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
-    responses(
-        (status = 204, description = "Deleted, with the customer's contacts and sites"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`customer_has_contracts`"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 204), Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["customers:write"])))]
 pub async fn delete_customer(
     State(state): State<CrmState>,

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
-use psa_http::problem::ProblemBody;
+use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
 use crate::domain::{Customer, Site, SiteInput};
@@ -14,11 +14,9 @@ use crate::repo::of_customer;
 use crate::repo::sites::SiteFilters;
 use crate::state::CrmState;
 
-#[utoipa::path(get, path = "/v1/sites", tag = "sites", params(SiteFilters, PageParams),
-    responses(
-        (status = 200, body = Page<Site>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+#[utoipa::path(get, path = "/v1/sites", tag = "sites",
+    params(SiteFilters, PageParams),
+    responses((status = 200, body = Page<Site>), BadRequest, Denied),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_sites(
     State(state): State<CrmState>,
@@ -29,12 +27,9 @@ pub async fn list_sites(
 }
 
 /// A customer's sites; 404 for a customer the tenant does not have.
-#[utoipa::path(get, path = "/v1/customers/{id}/sites", tag = "sites", params(("id" = Uuid, Path), PageParams),
-    responses(
-        (status = 200, body = Page<Site>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+#[utoipa::path(get, path = "/v1/customers/{id}/sites", tag = "sites",
+    params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<Site>), BadRequest, Denied, NotFound),
     security(("bearer" = ["customers:read"])))]
 pub async fn customer_sites(
     State(state): State<CrmState>,
@@ -52,11 +47,7 @@ pub async fn customer_sites(
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
     responses(
         (status = 201, body = Site, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, Conflict, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn create_site(
@@ -69,11 +60,7 @@ pub async fn create_site(
 }
 
 #[utoipa::path(get, path = "/v1/sites/{id}", tag = "sites", params(("id" = Uuid, Path)),
-    responses(
-        (status = 200, body = Site, headers(("ETag" = String))),
-        (status = 401, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Site, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = ["customers:read"])))]
 pub async fn get_site(
     State(state): State<CrmState>,
@@ -89,10 +76,7 @@ pub async fn get_site(
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
     responses(
         (status = 200, body = Site, headers(("ETag" = String))),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn patch_site(
@@ -107,12 +91,7 @@ pub async fn patch_site(
 
 #[utoipa::path(delete, path = "/v1/sites/{id}", tag = "sites",
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
-    responses(
-        (status = 204),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 204), Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["customers:write"])))]
 pub async fn delete_site(
     State(state): State<CrmState>,
