@@ -253,16 +253,3 @@ async fn page_of<R: Resource>(
     let rows: Vec<R> = qb.build_query_as().fetch_all(conn).await?;
     Ok(keyset.page(rows, |row, field| (row.sort_value(field), row.id())))
 }
-
-/// 404 unless a row of `R` with this id exists in the caller's tenant
-/// (for sub-collections such as a customer's contacts).
-pub async fn require<R: Resource>(
-    store: &Store,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<(), R::Error> {
-    let mut tx = Tx::begin(store, caller, R::READ).await?;
-    find::<R>(&mut tx, id, false).await?;
-    tx.commit().await?;
-    Ok(())
-}
