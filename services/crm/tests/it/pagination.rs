@@ -88,3 +88,45 @@ async fn a_cursor_is_bound_to_its_sort_and_updated_since_filters() {
     let (names, _) = page(&c, "updated_since=2000-01-01T00:00:00Z").await;
     assert_eq!(names.len(), 3);
 }
+
+#[tokio::test]
+async fn a_customers_sub_lists_page_with_cursors_and_404_other_customers() {
+    let app = app().await;
+    let c = caller(&app);
+    let mut customers = Vec::new();
+    for name in ["Paged", "Neighbour"] {
+        let id = fixtures::customer(&c, name).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for i in 0..5 {
+            fixtures::contact(&c, &id, &format!("contact {i}")).await;
+            c.create(
+                "/v1/sites",
+                serde_json::json!({"customer_id": id, "name": format!("site {i}")}),
+            )
+            .await;
+            fixtures::contract(&c, &id).await;
+        }
+        customers.push(id);
+    }
+    let id = &customers[0];
+    let stranger = caller(&app);
+    for sub in ["contacts", "sites", "contracts"] {
+        let path = format!("/v1/customers/{id}/{sub}");
+        let rows = c.all(&format!("{path}?limit=2&sort=-created_at")).await;
+        let ids: BTreeSet<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!((rows.len(), ids.len()), (5, 5), "{sub}: every row once");
+        assert!(
+            rows.iter().all(|r| r["customer_id"] == id.as_str()),
+            "{sub}: only this customer's rows"
+        );
+        c.get(&format!("/v1/customers/{}/{sub}", uuid::Uuid::now_v7()))
+            .await
+            .assert_problem(StatusCode::NOT_FOUND, "not_found");
+        stranger
+            .get(&path)
+            .await
+            .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    }
+}
