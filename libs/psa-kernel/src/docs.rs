@@ -19,6 +19,26 @@ pub fn openapi() -> OpenApi {
     Components::openapi()
 }
 
+/// The header every POST takes (`params(IdempotencyKey)`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKey {
+    /// Retry-safe POST: the same key and body within 24 h return the first
+    /// response; the same key with another body is 422.
+    #[param(rename = "Idempotency-Key", max_length = 255)]
+    pub key: Option<String>,
+}
+
+/// The precondition PATCH and DELETE take (`params(IfMatch)`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatch {
+    /// `"<version>"` as the `ETag` gave it; 412 `stale_version` when the
+    /// resource has changed since.
+    #[param(rename = "If-Match")]
+    pub version: Option<String>,
+}
+
 /// A body or query that does not parse: malformed JSON, a bad filter,
 /// `invalid_limit`, `invalid_sort`, `invalid_cursor`, `invalid_query`.
 #[derive(IntoResponses)]

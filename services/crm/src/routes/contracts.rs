@@ -5,7 +5,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
-use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::docs::{
+    BadRequest, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Stale,
+};
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
 use crate::domain::{Contract, ContractInput, Customer};
@@ -44,7 +46,7 @@ pub async fn customer_contracts(
 }
 
 #[utoipa::path(post, path = "/v1/contracts", tag = "contracts", request_body = ContractInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
+    params(IdempotencyKey),
     responses(
         (status = 201, body = Contract, headers(("Location" = String), ("ETag" = String))),
         BadRequest, Denied, Conflict, Invalid,
@@ -73,7 +75,7 @@ pub async fn get_contract(
 #[utoipa::path(patch, path = "/v1/contracts/{id}", tag = "contracts",
     request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
         description = "JSON Merge Patch (RFC 7396) over the writable fields"),
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, body = Contract, headers(("ETag" = String))),
         BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
@@ -90,7 +92,7 @@ pub async fn patch_contract(
 }
 
 #[utoipa::path(delete, path = "/v1/contracts/{id}", tag = "contracts",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    params(("id" = Uuid, Path), IfMatch),
     responses((status = 204), Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["contracts:write"])))]
 pub async fn delete_contract(

@@ -5,7 +5,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
-use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::docs::{
+    BadRequest, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Stale,
+};
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
 use crate::domain::{Customer, CustomerInput};
@@ -27,7 +29,7 @@ pub async fn list_customers(
 
 /// A new customer; 409 `customer_number_taken` when its number is in use.
 #[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = CustomerInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body within 24 h return the first response")),
+    params(IdempotencyKey),
     responses(
         (status = 201, body = Customer, headers(("Location" = String), ("ETag" = String))),
         BadRequest, Denied, Conflict, Invalid,
@@ -57,7 +59,7 @@ pub async fn get_customer(
 #[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers",
     request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
         description = "JSON Merge Patch (RFC 7396) over the writable fields"),
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, body = Customer, headers(("ETag" = String))),
         BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
@@ -76,7 +78,7 @@ pub async fn patch_customer(
 /// Deletes a customer with its contacts and sites; 409
 /// `customer_has_contracts` while it has contracts.
 #[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    params(("id" = Uuid, Path), IfMatch),
     responses((status = 204), Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["customers:write"])))]
 pub async fn delete_customer(
