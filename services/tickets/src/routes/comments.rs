@@ -6,7 +6,7 @@ use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::Problem;
 use psa_http::extract::{Json, PathId, Query, from_value};
-use psa_http::problem::ProblemBody;
+use psa_kernel::docs::{self, BadRequest, Denied, Invalid, NotFound};
 use psa_kernel::{Guarded, Idempotency, Keyset, Page, PageParams, Stored, Tx};
 
 use crate::domain::comment::{Comment, NewComment};
@@ -18,10 +18,8 @@ use crate::{TICKETS_READ, TICKETS_WRITE, repo};
 /// The first public comment is the ticket's first response (it stops the
 /// response clock and changes the ticket).
 #[utoipa::path(post, path = "/v1/tickets/{id}/comments", tag = "tickets", request_body = NewComment,
-    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Comment),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path), docs::IdempotencyKey),
+    responses((status = 201, body = Comment), BadRequest, Denied, NotFound, Invalid),
     security(("bearer" = ["tickets:write"])))]
 pub async fn add_comment(
     State(state): State<TicketsState>,
@@ -57,9 +55,7 @@ pub async fn add_comment(
 /// Oldest first, by id.
 #[utoipa::path(get, path = "/v1/tickets/{id}/comments", tag = "tickets",
     params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Comment>),
-        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<Comment>), BadRequest, Denied, NotFound),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_comments(
     State(state): State<TicketsState>,

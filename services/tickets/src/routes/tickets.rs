@@ -8,7 +8,7 @@ use psa_authn::Caller;
 use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
-use psa_http::problem::ProblemBody;
+use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
 use uuid::Uuid;
 
@@ -20,10 +20,13 @@ use crate::routes::merged;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TICKETS_WRITE, events, repo};
 
+/// Opens a ticket: numbered per tenant, due times from the customer's
+/// contract in force. 422 `unknown_customer` for a customer tickets do not
+/// know (CRM's events bring them).
 #[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = NewTicket,
-    params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Ticket),
-        (status = 422, description = "invalid fields, or `unknown_customer`", body = ProblemBody, content_type = "application/problem+json")),
+    params(docs::IdempotencyKey),
+    responses((status = 201, body = Ticket, headers(("Location" = String), ("ETag" = String))),
+        BadRequest, Denied, Invalid),
     security(("bearer" = ["tickets:write"])))]
 pub async fn create_ticket(
     State(state): State<TicketsState>,
@@ -67,8 +70,7 @@ pub async fn create_ticket(
 
 /// Sorts: `created_at` (default), `updated_at`, `number`; `-` for descending.
 #[utoipa::path(get, path = "/v1/tickets", tag = "tickets", params(TicketFilters, PageParams),
-    responses((status = 200, body = Page<Ticket>),
-        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<Ticket>), BadRequest, Denied),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_tickets(
     State(state): State<TicketsState>,
@@ -85,7 +87,7 @@ pub async fn list_tickets(
 }
 
 #[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Ticket), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    responses((status = 200, body = Ticket, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = ["tickets:read"])))]
 pub async fn get_ticket(
     State(state): State<TicketsState>,
@@ -103,12 +105,14 @@ pub async fn get_ticket(
 /// A JSON Merge Patch of the ticket's fields; the status follows the
 /// workflow, a new priority recomputes the due times, leaving `waiting`
 /// moves them by the business time paused. A patch that changes nothing
-/// makes no new version and no event.
-#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json"),
-    responses((status = 200, body = Ticket),
-        (status = 409, description = "`illegal_transition`: the workflow does not allow this status", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`stale_version`", body = ProblemBody, content_type = "application/problem+json")),
+/// makes no new version and no event. 409 `illegal_transition` for a
+/// status the workflow does not allow from the current one.
+#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets",
+    params(("id" = Uuid, Path), docs::IfMatch),
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
+        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    responses((status = 200, body = Ticket, headers(("ETag" = String))),
+        BadRequest, Denied, NotFound, Conflict, Stale, Invalid),
     security(("bearer" = ["tickets:write"])))]
 pub async fn patch_ticket(
     State(state): State<TicketsState>,

@@ -8,7 +8,7 @@ use psa_authn::Caller;
 use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
-use psa_http::problem::ProblemBody;
+use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{
     Guarded, Idempotency, Keyset, Page, PageParams, SortValue, Stored, Tx, with_etag,
 };
@@ -23,10 +23,9 @@ use crate::state::TicketsState;
 use crate::{TICKETS_READ, TIME_WRITE, events, repo};
 
 #[utoipa::path(post, path = "/v1/tickets/{id}/time-entries", tag = "time", request_body = TimeEntryInput,
-    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = TimeEntry),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path), docs::IdempotencyKey),
+    responses((status = 201, body = TimeEntry, headers(("Location" = String), ("ETag" = String))),
+        BadRequest, Denied, NotFound, Invalid),
     security(("bearer" = ["time:write"])))]
 pub async fn log_time(
     State(state): State<TicketsState>,
@@ -68,8 +67,7 @@ async fn page(
 
 /// In booking order (id).
 #[utoipa::path(get, path = "/v1/time-entries", tag = "time", params(TimeEntryFilters, PageParams),
-    responses((status = 200, body = Page<TimeEntry>),
-        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<TimeEntry>), BadRequest, Denied),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_time_entries(
     State(state): State<TicketsState>,
@@ -85,9 +83,7 @@ pub async fn list_time_entries(
 /// The ticket's time entries in booking order (id).
 #[utoipa::path(get, path = "/v1/tickets/{id}/time-entries", tag = "time",
     params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<TimeEntry>),
-        (status = 400, description = "a bad limit, sort or cursor (`invalid_cursor`)", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<TimeEntry>), BadRequest, Denied, NotFound),
     security(("bearer" = ["tickets:read"])))]
 pub async fn ticket_time_entries(
     State(state): State<TicketsState>,
@@ -110,7 +106,7 @@ pub async fn ticket_time_entries(
 }
 
 #[utoipa::path(get, path = "/v1/time-entries/{id}", tag = "time", params(("id" = Uuid, Path)),
-    responses((status = 200, body = TimeEntry), (status = 404, body = ProblemBody, content_type = "application/problem+json")),
+    responses((status = 200, body = TimeEntry, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = ["tickets:read"])))]
 pub async fn get_time_entry(
     State(state): State<TicketsState>,
@@ -139,13 +135,15 @@ async fn unbilled(tx: &mut Tx, headers: &HeaderMap, id: Uuid) -> Result<TimeEntr
     Ok(entry)
 }
 
-/// A JSON Merge Patch of the entry; a billed entry is frozen. A patch that
-/// changes nothing makes no new version and no event.
-#[utoipa::path(patch, path = "/v1/time-entries/{id}", tag = "time", params(("id" = Uuid, Path)),
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json"),
-    responses((status = 200, body = TimeEntry),
-        (status = 409, description = "`time_entry_billed`: billed entries no longer change", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`stale_version`", body = ProblemBody, content_type = "application/problem+json")),
+/// A JSON Merge Patch of the entry (`time_entry.updated`). A billed entry
+/// is frozen: 409 `time_entry_billed`. A patch that changes nothing makes
+/// no new version and no event.
+#[utoipa::path(patch, path = "/v1/time-entries/{id}", tag = "time",
+    params(("id" = Uuid, Path), docs::IfMatch),
+    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
+        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    responses((status = 200, body = TimeEntry, headers(("ETag" = String))),
+        BadRequest, Denied, NotFound, Conflict, Stale, Invalid),
     security(("bearer" = ["time:write"])))]
 pub async fn patch_time_entry(
     State(state): State<TicketsState>,
@@ -168,11 +166,10 @@ pub async fn patch_time_entry(
 }
 
 /// Removes an unbilled entry; `time_entry.deleted` carries it as it was.
-#[utoipa::path(delete, path = "/v1/time-entries/{id}", tag = "time", params(("id" = Uuid, Path)),
-    responses((status = 204),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`time_entry_billed`: billed entries stay", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`stale_version`", body = ProblemBody, content_type = "application/problem+json")),
+/// A billed entry stays: 409 `time_entry_billed`.
+#[utoipa::path(delete, path = "/v1/time-entries/{id}", tag = "time",
+    params(("id" = Uuid, Path), docs::IfMatch),
+    responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["time:write"])))]
 pub async fn delete_time_entry(
     State(state): State<TicketsState>,
