@@ -1,33 +1,59 @@
-//! What the CRM publishes. Events are written to `crm.outbox` in the same
-//! transaction as the change they describe; the relay publishes them.
+//! What the CRM publishes: one typed event type per change, whose `data` is
+//! the resource as GET returns it. Consumers (tickets' projection, billing)
+//! decode with these same constants. Events are written to `crm.outbox` in
+//! the same transaction as the change they describe; the relay publishes them.
 
-use serde::Serialize;
-use sqlx::PgConnection;
-use uuid::Uuid;
+use psa_events::catalog::{EventSpec, EventType};
 
-pub use psa_events::catalog::{
-    CONTACT_CREATED, CONTACT_DELETED, CONTACT_UPDATED, CONTRACT_CREATED, CONTRACT_DELETED,
-    CONTRACT_UPDATED, CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_UPDATED, SITE_CREATED,
-    SITE_DELETED, SITE_UPDATED,
-};
+use crate::domain::{Contact, Contract, Customer, Site};
 
-use crate::error::CrmError;
+pub const CUSTOMER_CREATED: EventType<Customer> =
+    EventType::new("customer.created", "A customer was created.");
+pub const CUSTOMER_UPDATED: EventType<Customer> =
+    EventType::new("customer.updated", "A customer was changed.");
+pub const CUSTOMER_DELETED: EventType<Customer> = EventType::new(
+    "customer.deleted",
+    "A customer was deleted (its contacts and sites are deleted with it, each with its own event); data is the customer as it was.",
+);
+pub const CONTACT_CREATED: EventType<Contact> =
+    EventType::new("contact.created", "A contact was created.");
+pub const CONTACT_UPDATED: EventType<Contact> = EventType::new(
+    "contact.updated",
+    "A contact was changed (also when another contact became its customer's primary one).",
+);
+pub const CONTACT_DELETED: EventType<Contact> = EventType::new(
+    "contact.deleted",
+    "A contact was deleted; data is the contact as it was.",
+);
+pub const SITE_CREATED: EventType<Site> = EventType::new("site.created", "A site was created.");
+pub const SITE_UPDATED: EventType<Site> = EventType::new("site.updated", "A site was changed.");
+pub const SITE_DELETED: EventType<Site> = EventType::new(
+    "site.deleted",
+    "A site was deleted; data is the site as it was.",
+);
+pub const CONTRACT_CREATED: EventType<Contract> =
+    EventType::new("contract.created", "A contract was created.");
+pub const CONTRACT_UPDATED: EventType<Contract> = EventType::new(
+    "contract.updated",
+    "A contract was changed (status, dates, rates, SLA terms, business hours).",
+);
+pub const CONTRACT_DELETED: EventType<Contract> = EventType::new(
+    "contract.deleted",
+    "A contract was deleted; data is the contract as it was.",
+);
 
-/// The three events a resource kind emits.
-#[derive(Debug, Clone, Copy)]
-pub struct Lifecycle {
-    pub created: &'static str,
-    pub updated: &'static str,
-    pub deleted: &'static str,
-}
-
-/// Records an event about `resource` (as GET returns it) in the current transaction.
-pub async fn record<T: Serialize>(
-    conn: &mut PgConnection,
-    event_type: &str,
-    subject: Uuid,
-    resource: &T,
-) -> Result<(), CrmError> {
-    psa_events::outbox::enqueue(conn, "crm", event_type, subject, resource).await?;
-    Ok(())
-}
+/// Every event type the CRM publishes, for the registry.
+pub const PUBLISHES: &[EventSpec] = &[
+    CUSTOMER_CREATED.spec(),
+    CUSTOMER_UPDATED.spec(),
+    CUSTOMER_DELETED.spec(),
+    CONTACT_CREATED.spec(),
+    CONTACT_UPDATED.spec(),
+    CONTACT_DELETED.spec(),
+    SITE_CREATED.spec(),
+    SITE_UPDATED.spec(),
+    SITE_DELETED.spec(),
+    CONTRACT_CREATED.spec(),
+    CONTRACT_UPDATED.spec(),
+    CONTRACT_DELETED.spec(),
+];

@@ -10,6 +10,7 @@ pub mod events;
 pub mod repo;
 pub mod routes;
 pub mod state;
+pub mod workers;
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use axum::Router;
 use psa_authn::Verifier;
 use psa_db::{DatabaseConfig, DbError, ModuleDb};
 use psa_http::health::ReadinessCheck;
-use psa_runtime::{Module, Mounted};
+use psa_runtime::{Module, Mounted, Permission};
 use sqlx::migrate::Migrator;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -40,12 +41,30 @@ pub const DB: ModuleDb = ModuleDb {
     ],
 };
 
-/// The CRM's permissions, for the auth module's catalogue.
-pub const PERMISSIONS: &[&str] = &[
-    "customers:read",
+pub const CUSTOMERS_READ: Permission =
+    Permission::new("customers:read", "read customers, contacts and sites");
+pub const CUSTOMERS_WRITE: Permission = Permission::new(
     "customers:write",
-    "contracts:read",
-    "contracts:write",
+    "create, change and delete customers, contacts and sites",
+);
+pub const CONTRACTS_READ: Permission = Permission::new("contracts:read", "read contracts");
+pub const CONTRACTS_WRITE: Permission =
+    Permission::new("contracts:write", "create, change and delete contracts");
+
+/// The CRM's permissions, for the platform's catalogue.
+pub const PERMISSIONS: &[Permission] = &[
+    CUSTOMERS_READ,
+    CUSTOMERS_WRITE,
+    CONTRACTS_READ,
+    CONTRACTS_WRITE,
+];
+
+/// The path prefixes the gateway routes to the CRM.
+pub const ROUTES: &[&str] = &[
+    "/v1/customers",
+    "/v1/contacts",
+    "/v1/sites",
+    "/v1/contracts",
 ];
 
 /// Every CRM route with its OpenAPI description.
@@ -89,44 +108,30 @@ pub fn build_state(db: &DatabaseConfig, verifier: Arc<Verifier>) -> Result<CrmSt
     Ok(CrmState {
         store: psa_kernel::Store::new(psa_db::module_pool(db, &DB)?, DB.schema),
         verifier,
-        relay: None,
     })
 }
 
-/// The relay that publishes the CRM's outbox.
-pub fn relay(
-    pool: sqlx::PgPool,
-    bus: Arc<psa_events::Bus>,
-    batch: i64,
-) -> psa_events::outbox::Relay {
-    psa_events::outbox::Relay {
-        pool,
-        schema: "crm",
-        source: "psa/crm".into(),
-        bus,
-        batch,
-        crash_after_ack: Default::default(),
-    }
-}
+pub use workers::relay;
 
 /// The CRM as the platform runs it.
 pub fn module() -> Module {
     Module {
         name: "crm",
         db: DB,
+        routes: ROUTES,
+        public_routes: &[],
         permissions: PERMISSIONS,
+        publishes: events::PUBLISHES,
+        consumes: &[],
         mount: |ctx| {
-            let mut state = build_state(&ctx.config.database, ctx.verifier.clone())?;
-            let ev = &ctx.config.events;
-            if ev.enabled {
-                let bus = Arc::new(psa_events::Bus::new(ev.bus()));
-                let task = tokio::spawn(relay(state.pool.clone(), bus, ev.relay_batch).run());
-                state.relay = Some(Arc::new(psa_events::TaskGuard(task)));
-            }
-            let housekeeping = Arc::new(psa_db::housekeeping(state.pool.clone(), "crm"));
+            let state = build_state(&ctx.config.database, ctx.verifier.clone())?;
             Ok(Mounted {
-                checks: vec![ReadinessCheck::postgres("crm.postgres", state.pool.clone())],
-                router: router(state).layer(axum::Extension(housekeeping)),
+                checks: vec![ReadinessCheck::postgres(
+                    "crm.postgres",
+                    state.store.pool.clone(),
+                )],
+                workers: workers::start(&state.store.pool, &ctx.config.events),
+                router: router(state),
             })
         },
         openapi,

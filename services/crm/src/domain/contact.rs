@@ -7,7 +7,7 @@ use psa_http::FieldError;
 use psa_http::validate::FieldErrors;
 
 /// A person at a customer.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Contact {
     pub id: Uuid,
     pub customer_id: Uuid,

@@ -80,7 +80,7 @@ pub struct BusinessHours {
 }
 
 /// An agreement with a customer: what is billed and what is promised.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Contract {
     pub id: Uuid,
     pub customer_id: Uuid,

@@ -17,7 +17,7 @@ pub enum CustomerStatus {
 }
 
 /// A customer of the MSP.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Customer {
     pub id: Uuid,
     /// Unique per tenant; assigned as `C-000001`, … when not given.

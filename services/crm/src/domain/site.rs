@@ -9,7 +9,7 @@ use psa_http::FieldError;
 use psa_http::validate::FieldErrors;
 
 /// A location of a customer (office, data centre, branch).
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Site {
     pub id: Uuid,
     pub customer_id: Uuid,
