@@ -95,7 +95,7 @@ pub const PUBLIC_ROUTES: &[&str] = &["/oauth", "/.well-known"];
 
 pub fn routes() -> OpenApiRouter<AuthState> {
     use crate::routes::{api_keys, audit_events, mfa, roles, service_accounts, tenants, users};
-    OpenApiRouter::new()
+    OpenApiRouter::with_openapi(psa_kernel::docs::openapi())
         .routes(r!(tenants::create, tenants::list))
         .routes(r!(tenants::get))
         .routes(r!(tenants::current, tenants::patch_current))

@@ -1,45 +1,47 @@
 //! `auth.api_keys`: keys as hashes; a revoked key is kept for the record.
 
-use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
+use psa_kernel::{Keyset, Page, SortField};
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
 
+use super::{Fetched, Listed};
 use crate::domain::api_key::{ApiKey, NewApiKey};
 
-pub const SORTS: &[SortField] = &[
-    SortField::CREATED_AT,
-    SortField::UPDATED_AT,
-    SortField::ID,
-    SortField::new("name", SqlType::Text),
-];
+impl Listed for ApiKey {
+    const SORTS: &'static [SortField] = super::BY_NAME;
 
-fn sort_value(k: &ApiKey, field: &str) -> SortValue {
-    match field {
-        "updated_at" => SortValue::Time(k.updated_at),
-        "id" => SortValue::Uuid(k.id),
-        "name" => SortValue::Text(k.name.clone()),
-        _ => SortValue::Time(k.created_at),
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
+        let qb = QueryBuilder::new(
+            "select id, name, permissions, created_by, rate_limit_per_minute, expires_at, \
+             revoked_at, last_used_at, version, created_at, updated_at from auth.api_keys \
+             where true",
+        );
+        super::page(conn, qb, keyset, |k: &ApiKey, f| {
+            (
+                super::by_name(f, k.id, &k.name, k.created_at, k.updated_at),
+                k.id,
+            )
+        })
+        .await
     }
 }
 
-pub async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<ApiKey>, sqlx::Error> {
-    let qb = QueryBuilder::new(
-        "select id, name, permissions, created_by, rate_limit_per_minute, expires_at, revoked_at, \
-         last_used_at, version, created_at, updated_at from auth.api_keys where true",
-    );
-    super::page(conn, qb, keyset, |k: &ApiKey, f| (sort_value(k, f), k.id)).await
-}
+impl Fetched for ApiKey {
+    fn version(&self) -> i64 {
+        self.version
+    }
 
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ApiKey>, sqlx::Error> {
-    sqlx::query_as!(
-        ApiKey,
-        "select id, name, permissions, created_by, rate_limit_per_minute, expires_at, revoked_at,
-             last_used_at, version, created_at, updated_at
-         from auth.api_keys where id = $1",
-        id
-    )
-    .fetch_optional(conn)
-    .await
+    async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            ApiKey,
+            "select id, name, permissions, created_by, rate_limit_per_minute, expires_at,
+                 revoked_at, last_used_at, version, created_at, updated_at
+             from auth.api_keys where id = $1",
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
 pub async fn insert(

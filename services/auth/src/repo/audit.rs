@@ -4,9 +4,8 @@ use psa_kernel::{Keyset, Page, SortField, SortValue};
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
 
+use super::Listed;
 use crate::domain::audit::{AuditEvent, Entry, Outcome};
-
-pub const SORTS: &[SortField] = &[SortField::CREATED_AT, SortField::ID];
 
 pub async fn record(conn: &mut PgConnection, e: &Entry) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -31,22 +30,23 @@ pub async fn record(conn: &mut PgConnection, e: &Entry) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-pub async fn page(
-    conn: &mut PgConnection,
-    keyset: &Keyset,
-) -> Result<Page<AuditEvent>, sqlx::Error> {
-    // Events never change: `updated_since` reads as "recorded since".
-    let qb = QueryBuilder::new(
-        "select id, action, actor, target, outcome, ip, detail, created_at from \
-         (select id, action, actor, target, outcome, ip, detail, created_at, \
-         created_at as updated_at from auth.audit_events) as audit_events where true",
-    );
-    super::page(conn, qb, keyset, |e: &AuditEvent, field| {
-        let value = match field {
-            "id" => SortValue::Uuid(e.id),
-            _ => SortValue::Time(e.created_at),
-        };
-        (value, e.id)
-    })
-    .await
+impl Listed for AuditEvent {
+    const SORTS: &'static [SortField] = &[SortField::CREATED_AT, SortField::ID];
+
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
+        // Events never change: `updated_since` reads as "recorded since".
+        let qb = QueryBuilder::new(
+            "select id, action, actor, target, outcome, ip, detail, created_at from \
+             (select id, action, actor, target, outcome, ip, detail, created_at, \
+             created_at as updated_at from auth.audit_events) as audit_events where true",
+        );
+        super::page(conn, qb, keyset, |e: &AuditEvent, field| {
+            let value = match field {
+                "id" => SortValue::Uuid(e.id),
+                _ => SortValue::Time(e.created_at),
+            };
+            (value, e.id)
+        })
+        .await
+    }
 }

@@ -12,10 +12,33 @@ pub mod signing_keys;
 pub mod tenants;
 pub mod users;
 
-use psa_kernel::{Keyset, Page, SortValue};
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
+use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
+
+/// A record read by id, its version its `ETag`.
+pub trait Fetched: Serialize + Sized + Send {
+    fn version(&self) -> i64;
+    /// None when absent (or another tenant's).
+    fn get(
+        conn: &mut PgConnection,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send;
+}
+
+/// A record listed by keyset, in one of its `SORTS` (`created_at` unless asked).
+pub trait Listed: Serialize + Sized + Send {
+    const SORTS: &'static [SortField];
+    fn page(
+        conn: &mut PgConnection,
+        keyset: &Keyset,
+    ) -> impl Future<Output = Result<Page<Self>, sqlx::Error>> + Send;
+}
 
 /// One page of a list: `qb` holds the list's select and filters; the
 /// keyset adds the cursor's position, the order and the limit. `key` gives
@@ -32,4 +55,29 @@ where
     keyset.push(&mut qb);
     let rows: Vec<T> = qb.build_query_as().fetch_all(conn).await?;
     Ok(keyset.page(rows, key))
+}
+
+/// The sorts of a list of named records: creation (the default), last
+/// change, id, name.
+pub const BY_NAME: &[SortField] = &[
+    SortField::CREATED_AT,
+    SortField::UPDATED_AT,
+    SortField::ID,
+    SortField::new("name", SqlType::Text),
+];
+
+/// A row's value of one of [`BY_NAME`].
+fn by_name(
+    field: &str,
+    id: Uuid,
+    name: &str,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+) -> SortValue {
+    match field {
+        "updated_at" => SortValue::Time(updated_at),
+        "id" => SortValue::Uuid(id),
+        "name" => SortValue::Text(name.to_owned()),
+        _ => SortValue::Time(created_at),
+    }
 }

@@ -15,7 +15,7 @@ pub const SORTS: &[SortField] = &[NAME];
 /// A row of the combined list; built-in roles have the nil id (names are
 /// unique across both kinds, so the cursor's tie-break never needs it).
 #[derive(sqlx::FromRow)]
-struct Listed {
+struct RoleRow {
     id: Uuid,
     name: String,
     description: Option<String>,
@@ -26,8 +26,8 @@ struct Listed {
     updated_at: Option<DateTime<Utc>>,
 }
 
-impl From<Listed> for Role {
-    fn from(r: Listed) -> Self {
+impl From<RoleRow> for Role {
+    fn from(r: RoleRow) -> Self {
         Role {
             id: (!r.builtin).then_some(r.id),
             name: r.name,
@@ -63,7 +63,7 @@ pub async fn page(
     );
     qb.push_bind(serde_json::Value::Array(builtin))
         .push(") as b(name text, permissions jsonb)) as roles where true");
-    let page = super::page(conn, qb, keyset, |r: &Listed, _| {
+    let page = super::page(conn, qb, keyset, |r: &RoleRow, _| {
         (SortValue::Text(r.name.clone()), r.id)
     })
     .await?;
@@ -73,7 +73,8 @@ pub async fn page(
     })
 }
 
-pub async fn insert(
+/// Creates the role, or changes it when it exists.
+pub async fn save(
     conn: &mut PgConnection,
     id: Uuid,
     input: &RoleInput,
@@ -81,6 +82,9 @@ pub async fn insert(
     sqlx::query_as!(
         CustomRole,
         "insert into auth.roles (id, name, description, permissions) values ($1, $2, $3, $4)
+         on conflict (tenant_id, id) do update set name = excluded.name,
+             description = excluded.description, permissions = excluded.permissions,
+             version = roles.version + 1, updated_at = now()
          returning id, name, description, permissions, version, created_at, updated_at",
         id,
         input.name,
@@ -100,26 +104,6 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<CustomRole
         id
     )
     .fetch_optional(conn)
-    .await
-}
-
-pub async fn update(
-    conn: &mut PgConnection,
-    id: Uuid,
-    input: &RoleInput,
-) -> Result<CustomRole, sqlx::Error> {
-    sqlx::query_as!(
-        CustomRole,
-        "update auth.roles set name = $2, description = $3, permissions = $4,
-             version = version + 1, updated_at = now()
-         where id = $1
-         returning id, name, description, permissions, version, created_at, updated_at",
-        id,
-        input.name,
-        input.description,
-        &input.permissions,
-    )
-    .fetch_one(conn)
     .await
 }
 

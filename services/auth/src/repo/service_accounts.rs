@@ -2,52 +2,45 @@
 //! live at once during a rotation's overlap).
 
 use chrono::{DateTime, Utc};
-use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
+use psa_kernel::{Keyset, Page, SortField};
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
 
+use super::{Fetched, Listed};
 use crate::domain::service_account::{AccountStatus, ServiceAccount};
 
-pub const SORTS: &[SortField] = &[
-    SortField::CREATED_AT,
-    SortField::UPDATED_AT,
-    SortField::ID,
-    SortField::new("name", SqlType::Text),
-];
+impl Listed for ServiceAccount {
+    const SORTS: &'static [SortField] = super::BY_NAME;
 
-fn sort_value(a: &ServiceAccount, field: &str) -> SortValue {
-    match field {
-        "updated_at" => SortValue::Time(a.updated_at),
-        "id" => SortValue::Uuid(a.id),
-        "name" => SortValue::Text(a.name.clone()),
-        _ => SortValue::Time(a.created_at),
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
+        let qb = QueryBuilder::new(
+            "select id, name, client_id, permissions, status, version, created_at, updated_at \
+             from auth.service_accounts where true",
+        );
+        super::page(conn, qb, keyset, |a: &ServiceAccount, f| {
+            let value = super::by_name(f, a.id, &a.name, a.created_at, a.updated_at);
+            (value, a.id)
+        })
+        .await
     }
 }
 
-pub async fn page(
-    conn: &mut PgConnection,
-    keyset: &Keyset,
-) -> Result<Page<ServiceAccount>, sqlx::Error> {
-    let qb = QueryBuilder::new(
-        "select id, name, client_id, permissions, status, version, created_at, updated_at \
-         from auth.service_accounts where true",
-    );
-    super::page(conn, qb, keyset, |a: &ServiceAccount, f| {
-        (sort_value(a, f), a.id)
-    })
-    .await
-}
+impl Fetched for ServiceAccount {
+    fn version(&self) -> i64 {
+        self.version
+    }
 
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ServiceAccount>, sqlx::Error> {
-    sqlx::query_as!(
-        ServiceAccount,
-        r#"select id, name, client_id, permissions, status as "status: AccountStatus", version,
-               created_at, updated_at
-           from auth.service_accounts where id = $1"#,
-        id
-    )
-    .fetch_optional(conn)
-    .await
+    async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            ServiceAccount,
+            r#"select id, name, client_id, permissions, status as "status: AccountStatus",
+                   version, created_at, updated_at
+               from auth.service_accounts where id = $1"#,
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
 /// The account, locked until the transaction ends (rotations queue up).

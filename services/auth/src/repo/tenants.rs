@@ -5,23 +5,13 @@ use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
 use sqlx::{PgConnection, PgExecutor, QueryBuilder};
 use uuid::Uuid;
 
+use super::{Fetched, Listed};
 use crate::domain::tenant::{NewTenant, Tenant, TenantInfo, TenantSettings, TenantStatus};
-
-pub const SORTS: &[SortField] = &[
-    SortField::CREATED_AT,
-    SortField::UPDATED_AT,
-    SortField::ID,
-    SortField::new("slug", SqlType::Text),
-    SortField::new("name", SqlType::Text),
-];
 
 fn sort_value(t: &Tenant, field: &str) -> SortValue {
     match field {
-        "updated_at" => SortValue::Time(t.updated_at),
-        "id" => SortValue::Uuid(t.id),
         "slug" => SortValue::Text(t.slug.clone()),
-        "name" => SortValue::Text(t.name.clone()),
-        _ => SortValue::Time(t.created_at),
+        _ => super::by_name(field, t.id, &t.name, t.created_at, t.updated_at),
     }
 }
 
@@ -44,27 +34,43 @@ pub async fn info<'e>(
     }))
 }
 
-pub async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Tenant>, sqlx::Error> {
-    let qb = QueryBuilder::new(
-        "select id, slug, name, status, is_platform, mfa_required, version, created_at, \
-         updated_at from auth.tenants where true",
-    );
-    super::page(conn, qb, keyset, |t: &Tenant, f| (sort_value(t, f), t.id)).await
+impl Listed for Tenant {
+    const SORTS: &'static [SortField] = &[
+        SortField::CREATED_AT,
+        SortField::UPDATED_AT,
+        SortField::ID,
+        SortField::new("slug", SqlType::Text),
+        SortField::new("name", SqlType::Text),
+    ];
+
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
+        let qb = QueryBuilder::new(
+            "select id, slug, name, status, is_platform, mfa_required, version, created_at, \
+             updated_at from auth.tenants where true",
+        );
+        super::page(conn, qb, keyset, |t: &Tenant, f| (sort_value(t, f), t.id)).await
+    }
 }
 
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, sqlx::Error> {
-    sqlx::query_as!(
-        Tenant,
-        r#"select id, slug, name, status as "status: TenantStatus", is_platform, mfa_required,
-               version, created_at, updated_at
-           from auth.tenants where id = $1"#,
-        id
-    )
-    .fetch_optional(conn)
-    .await
+impl Fetched for Tenant {
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            Tenant,
+            r#"select id, slug, name, status as "status: TenantStatus", is_platform,
+                   mfa_required, version, created_at, updated_at
+               from auth.tenants where id = $1"#,
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
-/// Like [`get`], locking the row until the transaction ends.
+/// Like [`Fetched::get`], locking the row until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, sqlx::Error> {
     sqlx::query_as!(
         Tenant,

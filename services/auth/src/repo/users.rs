@@ -6,6 +6,7 @@ use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
 
+use super::Fetched;
 use crate::domain::user::{NewUser, User, UserInput, UserStatus};
 
 pub const SORTS: &[SortField] = &[
@@ -18,11 +19,8 @@ pub const SORTS: &[SortField] = &[
 
 fn sort_value(u: &User, field: &str) -> SortValue {
     match field {
-        "updated_at" => SortValue::Time(u.updated_at),
-        "id" => SortValue::Uuid(u.id),
         "email" => SortValue::Text(u.email.clone()),
-        "name" => SortValue::Text(u.name.clone()),
-        _ => SortValue::Time(u.created_at),
+        _ => super::by_name(field, u.id, &u.name, u.created_at, u.updated_at),
     }
 }
 
@@ -41,19 +39,25 @@ pub async fn page(
     super::page(conn, qb, keyset, |u: &User, f| (sort_value(u, f), u.id)).await
 }
 
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as!(
-        User,
-        r#"select id, email, name, status as "status: UserStatus", roles,
-               totp_confirmed as mfa_enabled, version, created_at, updated_at
-           from auth.users where id = $1"#,
-        id
-    )
-    .fetch_optional(conn)
-    .await
+impl Fetched for User {
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            User,
+            r#"select id, email, name, status as "status: UserStatus", roles,
+                   totp_confirmed as mfa_enabled, version, created_at, updated_at
+               from auth.users where id = $1"#,
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
-/// Like [`get`], locking the row until the transaction ends.
+/// Like [`Fetched::get`], locking the row until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,

@@ -1,6 +1,12 @@
 //! Auth's HTTP endpoints, one file per resource: the admin API under `/v1`
 //! (documented in OpenAPI) and the OIDC/OAuth endpoints (standard paths,
 //! described by discovery).
+//!
+//! A handler opens its transaction with the one kernel call that fits the
+//! caller ([`Tx::begin`] with its permission; [`as_user`] for what users do
+//! to themselves; the operator's check for tenants) and hands it to
+//! [`post`], [`read`], [`fetched`] or [`listed`], which do the rest the same
+//! way everywhere.
 
 pub mod api_keys;
 pub mod audit_events;
@@ -15,35 +21,133 @@ use std::collections::BTreeSet;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use psa_authn::Caller;
+use psa_http::conditional::{IfMatch, etag};
 use psa_http::extract::from_value;
 use psa_http::{FieldError, Problem, merge_patch};
-use psa_kernel::{Stored, Tx};
+use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::AuthError;
+use crate::repo::{Fetched, Listed};
 use crate::state::AuthState;
 use crate::{perms, repo};
 
-/// The `Cache-Control` a response that shows a secret answers with (a
-/// replay included: it is part of the stored response).
+/// The rest of a POST once its transaction is open: the `Idempotency-Key`
+/// guard (a replay answers at once; auth stores its responses sealed, see
+/// [`AuthState::sealer`]), the body parsed as `B`, the work, the response
+/// stored for replays, commit. An error rolls everything back.
+pub async fn post<B: DeserializeOwned>(
+    state: &AuthState,
+    mut tx: Tx,
+    idem: Idempotency,
+    body: Value,
+    work: impl AsyncFnOnce(&mut Tx, B) -> Result<Stored, AuthError>,
+) -> Result<Response, AuthError> {
+    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
+        Guarded::Replay(res) => return Ok(res),
+        Guarded::New(guard) => guard,
+    };
+    let stored = work(&mut tx, from_value(body)?).await?;
+    let res = guard.finish(&mut tx, stored).await?;
+    tx.commit().await?;
+    Ok(res)
+}
+
+/// One record by id with its `ETag`, read in `tx`.
+pub async fn fetched<R: Fetched>(tx: Tx, id: Uuid) -> Result<Response, AuthError> {
+    let row = read(tx, async |tx| {
+        R::get(tx, id).await?.ok_or(AuthError::NotFound)
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, &row, row.version()))
+}
+
+/// One page of records, read in `tx`.
+pub async fn listed<R: Listed>(
+    tx: Tx,
+    params: &PageParams,
+) -> Result<axum::Json<Page<R>>, AuthError> {
+    let keyset = params.keyset(R::SORTS, SortField::CREATED_AT)?;
+    let page = read(tx, async |tx| Ok(R::page(tx, &keyset).await?)).await?;
+    Ok(axum::Json(page))
+}
+
+/// A read in an open transaction, committed when it succeeds.
+pub async fn read<T>(
+    mut tx: Tx,
+    work: impl AsyncFnOnce(&mut Tx) -> Result<T, AuthError>,
+) -> Result<T, AuthError> {
+    let out = work(&mut tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// For what users do to themselves (no permission needed): the calling
+/// user's id and a transaction in their tenant. Tokens of service accounts
+/// and API keys name no user.
+pub async fn as_user(state: &AuthState, caller: &Caller) -> Result<(Uuid, Tx), AuthError> {
+    let id = Uuid::parse_str(&caller.subject).map_err(|_| AuthError::UsersOnly)?;
+    Ok((id, Tx::for_tenant(&state.store, caller.tenant()?).await?))
+}
+
+/// A merge patch (RFC 7396) of a locked resource's input `current`, whose
+/// version is `version`: 412 on a stale `If-Match`; the result parsed and
+/// normalized again as a whole; None when it is `current` (nothing changes).
+pub fn merged<I>(
+    headers: &HeaderMap,
+    version: i64,
+    current: &I,
+    patch: &Value,
+    normalized: impl FnOnce(I) -> Result<I, Vec<FieldError>>,
+) -> Result<Option<I>, AuthError>
+where
+    I: Serialize + DeserializeOwned + PartialEq,
+{
+    psa_http::conditional::check_if_match(IfMatch::from_headers(headers)?.as_ref(), version)?;
+    if !patch.is_object() {
+        return Err(Problem::bad_request("a merge patch must be a JSON object").into());
+    }
+    let mut value =
+        serde_json::to_value(current).map_err(|e| AuthError::Internal(e.to_string()))?;
+    merge_patch::apply(&mut value, patch);
+    let input = normalized(from_value(value)?).map_err(AuthError::Validation)?;
+    Ok((input != *current).then_some(input))
+}
+
+/// The answer to a write that changes nothing: the resource as it is, no
+/// new version.
+pub async fn committed<T: Serialize>(
+    tx: Tx,
+    body: &T,
+    version: i64,
+) -> Result<Response, AuthError> {
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, body, version))
+}
+
+/// The `Cache-Control` of a response that shows a secret (a replay's
+/// included: it is part of the stored response).
 pub const NO_STORE: (&str, &str) = ("cache-control", "no-store");
 
 /// `status` with the resource and its `ETag`, as an idempotency record stores it.
 pub fn stored_with_etag<T: Serialize>(
-    status: axum::http::StatusCode,
+    status: StatusCode,
     body: &T,
     version: i64,
 ) -> Result<Stored, Problem> {
-    let etag = psa_http::conditional::etag(version);
+    let etag = etag(version);
     Ok(Stored::new(status, body)?.header("etag", etag.to_str().unwrap_or_default()))
 }
 
 /// An empty 204, as an idempotency record stores it.
 pub fn no_content() -> Result<Stored, Problem> {
-    Stored::new(axum::http::StatusCode::NO_CONTENT, &serde_json::Value::Null)
+    Stored::new(StatusCode::NO_CONTENT, &Value::Null)
 }
 
 /// Where the request came from, as the proxy in front reports it (for the audit trail).
@@ -62,34 +166,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .map(|s| s.trim().chars().take(64).collect());
         Ok(ClientIp(ip))
     }
-}
-
-/// For what users do to themselves (no permission needed): the calling
-/// user's id and a transaction in their tenant. Tokens of service accounts
-/// and API keys name no user.
-pub async fn as_user(state: &AuthState, caller: &Caller) -> Result<(Uuid, Tx), AuthError> {
-    let id = Uuid::parse_str(&caller.subject).map_err(|_| AuthError::UsersOnly)?;
-    Ok((id, Tx::for_tenant(&state.store, caller.tenant()?).await?))
-}
-
-/// `patch` (RFC 7396) applied to `current`, parsed and normalized again as
-/// a whole; None when the result is `current` (nothing to change).
-pub fn merged<I>(
-    current: &I,
-    patch: &serde_json::Value,
-    normalized: impl FnOnce(I) -> Result<I, Vec<FieldError>>,
-) -> Result<Option<I>, AuthError>
-where
-    I: Serialize + DeserializeOwned + PartialEq,
-{
-    if !patch.is_object() {
-        return Err(Problem::bad_request("a merge patch must be a JSON object").into());
-    }
-    let mut value =
-        serde_json::to_value(current).map_err(|e| AuthError::Internal(e.to_string()))?;
-    merge_patch::apply(&mut value, patch);
-    let input = normalized(from_value(value)?).map_err(AuthError::Validation)?;
-    Ok((input != *current).then_some(input))
 }
 
 /// Hands out `permissions` (named in `field`): each registered by a module,

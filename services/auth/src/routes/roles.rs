@@ -10,12 +10,12 @@ use psa_authn::Caller;
 use psa_authn::permissions::BUILTIN_ROLES;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
-use psa_http::problem::ProblemBody;
-use psa_kernel::{Guarded, Idempotency, Page, PageParams, Stored, Tx, with_etag};
+use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::{Idempotency, Page, PageParams, Stored, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ClientIp, check_grant, merged};
+use super::{ClientIp, check_grant, committed, merged, post, read};
 use crate::domain::audit::Entry;
 use crate::domain::role::{CustomRole, Role, RoleInput};
 use crate::error::AuthError;
@@ -24,10 +24,7 @@ use crate::{ROLES_READ, ROLES_WRITE, repo};
 
 /// Built-in and custom roles together, by name.
 #[utoipa::path(get, path = "/v1/roles", tag = "roles", params(PageParams),
-    responses(
-        (status = 200, body = Page<Role>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Page<Role>), BadRequest, Denied),
     security(("bearer" = ["roles:read"])))]
 pub async fn list(
     State(state): State<AuthState>,
@@ -35,13 +32,15 @@ pub async fn list(
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<Page<Role>>, AuthError> {
     let keyset = params.keyset(repo::roles::SORTS, repo::roles::NAME)?;
-    let mut tx = Tx::begin(&state.store, &caller, ROLES_READ.name).await?;
     let builtin: Vec<(&str, Vec<&str>)> = BUILTIN_ROLES
         .iter()
         .map(|name| (*name, state.registry.builtin_role(name).unwrap_or_default()))
         .collect();
-    let page = repo::roles::page(&mut tx, &builtin, &keyset).await?;
-    tx.commit().await?;
+    let tx = Tx::begin(&state.store, &caller, ROLES_READ.name).await?;
+    let page = read(tx, async |tx| {
+        Ok(repo::roles::page(tx, &builtin, &keyset).await?)
+    })
+    .await?;
     Ok(axum::Json(page))
 }
 
@@ -62,14 +61,12 @@ async fn checked(
     Ok(input)
 }
 
+/// A new role; 409 `role_name_taken` or `builtin_role` for its name.
 #[utoipa::path(post, path = "/v1/roles", tag = "roles", request_body = RoleInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
     responses(
         (status = 201, body = Role, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`role_name_taken`, `builtin_role`"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, Conflict, Invalid,
     ),
     security(("bearer" = ["roles:write"])))]
 pub async fn create(
@@ -79,36 +76,27 @@ pub async fn create(
     ClientIp(ip): ClientIp,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, ROLES_WRITE.name).await?;
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let input = checked(&mut tx, &state, &caller, from_value(body)?).await?;
-    let id = Uuid::now_v7();
-    let role = repo::roles::insert(&mut tx, id, &input).await?;
-    let detail = json!({"permissions": role.permissions});
-    let entry = Entry::by(&caller, &ip, "role.created", &role.name, detail);
-    repo::audit::record(&mut tx, &entry).await?;
-    let version = role.version;
-    let location = format!("/v1/roles/{id}");
-    let stored = Stored::created(&location, &Role::from(role), version)?;
-    let res = guard.finish(&mut tx, stored).await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, ROLES_WRITE.name).await?;
+    post(&state, tx, idem, body, async |tx, input: RoleInput| {
+        let input = checked(tx, &state, &caller, input).await?;
+        let id = Uuid::now_v7();
+        let role = repo::roles::save(tx, id, &input).await?;
+        let detail = json!({"permissions": role.permissions});
+        let entry = Entry::by(&caller, &ip, "role.created", &role.name, detail);
+        repo::audit::record(tx, &entry).await?;
+        let version = role.version;
+        let location = format!("/v1/roles/{id}");
+        Ok(Stored::created(&location, &Role::from(role), version)?)
+    })
+    .await
 }
 
-/// Replaces a role's name, description and permissions.
+/// Replaces a role's name, description and permissions; 409 as on create.
 #[utoipa::path(put, path = "/v1/roles/{id}", tag = "roles", request_body = RoleInput,
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
     responses(
         (status = 200, body = Role, headers(("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`role_name_taken`, `builtin_role`"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["roles:write"])))]
 pub async fn replace(
@@ -131,19 +119,15 @@ pub async fn replace(
     save(tx, &state, &caller, &ip, current, change).await
 }
 
-/// Changes a role; `"description": null` clears the description.
+/// Changes a role; `"description": null` clears the description. 409 as
+/// on create.
 #[utoipa::path(patch, path = "/v1/roles/{id}", tag = "roles",
     request_body(content = RoleInput, content_type = "application/merge-patch+json",
         description = "JSON Merge Patch (RFC 7396) over `name`, `description` and `permissions`"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
     responses(
         (status = 200, body = Role, headers(("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`role_name_taken`, `builtin_role`"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["roles:write"])))]
 pub async fn patch(
@@ -154,13 +138,18 @@ pub async fn patch(
     PathId(id): PathId,
     JsonValue(patch): JsonValue,
 ) -> Result<Response, AuthError> {
-    let precondition = IfMatch::from_headers(&headers)?;
     let mut tx = Tx::begin(&state.store, &caller, ROLES_WRITE.name).await?;
     let current = repo::roles::lock(&mut tx, id)
         .await?
         .ok_or(AuthError::NotFound)?;
-    check_if_match(precondition.as_ref(), current.version)?;
-    let change = merged(&RoleInput::from(&current), &patch, RoleInput::normalized)?;
+    let before = RoleInput::from(&current);
+    let change = merged(
+        &headers,
+        current.version,
+        &before,
+        &patch,
+        RoleInput::normalized,
+    )?;
     save(tx, &state, &caller, &ip, current, change).await
 }
 
@@ -175,35 +164,25 @@ async fn save(
     change: Option<RoleInput>,
 ) -> Result<Response, AuthError> {
     let Some(input) = change else {
-        tx.commit().await?;
-        return Ok(with_etag(
-            StatusCode::OK,
-            &Role::from(current.clone()),
-            current.version,
-        ));
+        let version = current.version;
+        return committed(tx, &Role::from(current), version).await;
     };
     let input = checked(&mut tx, state, caller, input).await?;
-    let role = repo::roles::update(&mut tx, current.id, &input).await?;
+    let role = repo::roles::save(&mut tx, current.id, &input).await?;
     if role.name != current.name {
         repo::users::rename_role(&mut tx, &current.name, &role.name).await?;
     }
     let detail = json!({"from": current.permissions, "to": role.permissions});
     let entry = Entry::by(caller, ip, "role.changed", &role.name, detail);
     repo::audit::record(&mut tx, &entry).await?;
-    tx.commit().await?;
     let version = role.version;
-    Ok(with_etag(StatusCode::OK, &Role::from(role), version))
+    committed(tx, &Role::from(role), version).await
 }
 
+/// Deletes a role; 409 `role_in_use` while users have it.
 #[utoipa::path(delete, path = "/v1/roles/{id}", tag = "roles",
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
-    responses(
-        (status = 204),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`role_in_use`"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 204), Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["roles:write"])))]
 pub async fn delete(
     State(state): State<AuthState>,
@@ -213,18 +192,20 @@ pub async fn delete(
     PathId(id): PathId,
 ) -> Result<Response, AuthError> {
     let precondition = IfMatch::from_headers(&headers)?;
-    let mut tx = Tx::begin(&state.store, &caller, ROLES_WRITE.name).await?;
-    let role = repo::roles::lock(&mut tx, id)
-        .await?
-        .ok_or(AuthError::NotFound)?;
-    check_if_match(precondition.as_ref(), role.version)?;
-    let users = repo::users::count_with_role(&mut tx, &role.name).await?;
-    if users > 0 {
-        return Err(AuthError::RoleInUse(users));
-    }
-    repo::roles::delete(&mut tx, id).await?;
-    let entry = Entry::by(&caller, &ip, "role.deleted", &role.name, json!({}));
-    repo::audit::record(&mut tx, &entry).await?;
-    tx.commit().await?;
+    let tx = Tx::begin(&state.store, &caller, ROLES_WRITE.name).await?;
+    read(tx, async |tx| {
+        let role = repo::roles::lock(tx, id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        check_if_match(precondition.as_ref(), role.version)?;
+        let users = repo::users::count_with_role(tx, &role.name).await?;
+        if users > 0 {
+            return Err(AuthError::RoleInUse(users));
+        }
+        repo::roles::delete(tx, id).await?;
+        let entry = Entry::by(&caller, &ip, "role.deleted", &role.name, json!({}));
+        Ok(repo::audit::record(tx, &entry).await?)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

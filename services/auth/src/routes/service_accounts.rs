@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use psa_authn::Caller;
-use psa_http::extract::{Json, PathId, Query, from_value};
-use psa_http::problem::ProblemBody;
-use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
+use psa_http::extract::{Json, PathId, Query};
+use psa_kernel::docs::{BadRequest, Denied, Invalid, NotFound};
+use psa_kernel::{Idempotency, Page, PageParams, Stored, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ClientIp, NO_STORE, check_grant};
+use super::{ClientIp, NO_STORE, check_grant, fetched, listed, post, read};
 use crate::crypto::secrets::{hash_secret, random_token};
 use crate::domain::audit::Entry;
 use crate::domain::oauth::tenant_token;
@@ -27,8 +27,7 @@ use crate::{SERVICE_ACCOUNTS_READ, SERVICE_ACCOUNTS_WRITE, repo};
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response (the secret is stored encrypted for the replay)")),
     responses(
         (status = 201, body = WithSecret, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, Invalid,
     ),
     security(("bearer" = ["service_accounts:write"])))]
 pub async fn create(
@@ -38,61 +37,55 @@ pub async fn create(
     ClientIp(ip): ClientIp,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_WRITE.name).await?;
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let new = from_value::<NewServiceAccount>(body)?
-        .normalized()
-        .map_err(AuthError::Validation)?;
-    let permissions: BTreeSet<String> = new.permissions.into_iter().collect();
-    check_grant(&mut tx, &state, &caller, &permissions, "permissions").await?;
-    let id = Uuid::now_v7();
-    let client_id = format!("sa.{}", tenant_token(tx.tenant()));
-    let permissions: Vec<String> = permissions.into_iter().collect();
-    let account =
-        repo::service_accounts::insert(&mut tx, id, &new.name, &client_id, &permissions).await?;
-    let secret = random_token();
-    repo::service_accounts::add_secret(&mut tx, id, &hash_secret(&secret)).await?;
-    let detail = json!({"client_id": client_id, "permissions": permissions});
-    let entry = Entry::by(&caller, &ip, "service_account.created", id, detail);
-    repo::audit::record(&mut tx, &entry).await?;
-    let version = account.version;
-    let body = WithSecret {
-        account,
-        client_secret: secret,
-        previous_secret_expires_at: None,
-    };
-    let location = format!("/v1/service-accounts/{id}");
-    let stored = Stored::created(&location, &body, version)?.header(NO_STORE.0, NO_STORE.1);
-    let res = guard.finish(&mut tx, stored).await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_WRITE.name).await?;
+    post(
+        &state,
+        tx,
+        idem,
+        body,
+        async |tx, new: NewServiceAccount| {
+            let new = new.normalized().map_err(AuthError::Validation)?;
+            let permissions: BTreeSet<String> = new.permissions.into_iter().collect();
+            check_grant(tx, &state, &caller, &permissions, "permissions").await?;
+            let id = Uuid::now_v7();
+            let client_id = format!("sa.{}", tenant_token(tx.tenant()));
+            let permissions: Vec<String> = permissions.into_iter().collect();
+            let account =
+                repo::service_accounts::insert(tx, id, &new.name, &client_id, &permissions).await?;
+            let secret = random_token();
+            repo::service_accounts::add_secret(tx, id, &hash_secret(&secret)).await?;
+            let detail = json!({"client_id": client_id, "permissions": permissions});
+            let entry = Entry::by(&caller, &ip, "service_account.created", id, detail);
+            repo::audit::record(tx, &entry).await?;
+            let version = account.version;
+            let body = WithSecret {
+                account,
+                client_secret: secret,
+                previous_secret_expires_at: None,
+            };
+            let location = format!("/v1/service-accounts/{id}");
+            Ok(Stored::created(&location, &body, version)?.header(NO_STORE.0, NO_STORE.1))
+        },
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/service-accounts", tag = "service-accounts", params(PageParams),
-    responses(
-        (status = 200, body = Page<ServiceAccount>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Page<ServiceAccount>), BadRequest, Denied),
     security(("bearer" = ["service_accounts:read"])))]
 pub async fn list(
     State(state): State<AuthState>,
     caller: Caller,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<Page<ServiceAccount>>, AuthError> {
-    let keyset = params.keyset(repo::service_accounts::SORTS, SortField::CREATED_AT)?;
-    let mut tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_READ.name).await?;
-    let page = repo::service_accounts::page(&mut tx, &keyset).await?;
-    tx.commit().await?;
-    Ok(axum::Json(page))
+    let tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_READ.name).await?;
+    listed(tx, &params).await
 }
 
 #[utoipa::path(get, path = "/v1/service-accounts/{id}", tag = "service-accounts", params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = ServiceAccount, headers(("ETag" = String))),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+        Denied, NotFound,
     ),
     security(("bearer" = ["service_accounts:read"])))]
 pub async fn get(
@@ -100,12 +93,8 @@ pub async fn get(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_READ.name).await?;
-    let account = repo::service_accounts::get(&mut tx, id)
-        .await?
-        .ok_or(AuthError::NotFound)?;
-    tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, &account, account.version))
+    let tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_READ.name).await?;
+    fetched::<ServiceAccount>(tx, id).await
 }
 
 /// A new secret; the previous ones keep working for the overlap, then stop.
@@ -113,11 +102,7 @@ pub async fn get(
     params(("id" = Uuid, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response (the secret is stored encrypted for the replay)")),
     request_body = Rotate,
-    responses(
-        (status = 200, body = WithSecret),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = WithSecret), BadRequest, Denied, NotFound, Invalid),
     security(("bearer" = ["service_accounts:write"])))]
 pub async fn rotate(
     State(state): State<AuthState>,
@@ -127,40 +112,31 @@ pub async fn rotate(
     PathId(id): PathId,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_WRITE.name).await?;
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let overlap = from_value::<Rotate>(body)?
-        .overlap_secs()
-        .map_err(AuthError::Validation)?;
-    let account = repo::service_accounts::lock(&mut tx, id)
-        .await?
-        .ok_or(AuthError::NotFound)?;
-    let until = Utc::now() + Duration::seconds(overlap);
-    repo::service_accounts::expire_secrets(&mut tx, id, until).await?;
-    let secret = random_token();
-    repo::service_accounts::add_secret(&mut tx, id, &hash_secret(&secret)).await?;
-    let detail = json!({"overlap_secs": overlap});
-    let entry = Entry::by(&caller, &ip, "service_account.secret_rotated", id, detail);
-    repo::audit::record(&mut tx, &entry).await?;
-    let body = WithSecret {
-        account,
-        client_secret: secret,
-        previous_secret_expires_at: Some(until),
-    };
-    let stored = Stored::new(StatusCode::OK, &body)?.header(NO_STORE.0, NO_STORE.1);
-    let res = guard.finish(&mut tx, stored).await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_WRITE.name).await?;
+    post(&state, tx, idem, body, async |tx, rotate: Rotate| {
+        let overlap = rotate.overlap_secs().map_err(AuthError::Validation)?;
+        let account = repo::service_accounts::lock(tx, id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let until = Utc::now() + Duration::seconds(overlap);
+        repo::service_accounts::expire_secrets(tx, id, until).await?;
+        let secret = random_token();
+        repo::service_accounts::add_secret(tx, id, &hash_secret(&secret)).await?;
+        let detail = json!({"overlap_secs": overlap});
+        let entry = Entry::by(&caller, &ip, "service_account.secret_rotated", id, detail);
+        repo::audit::record(tx, &entry).await?;
+        let body = WithSecret {
+            account,
+            client_secret: secret,
+            previous_secret_expires_at: Some(until),
+        };
+        Ok(Stored::new(StatusCode::OK, &body)?.header(NO_STORE.0, NO_STORE.1))
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/v1/service-accounts/{id}", tag = "service-accounts", params(("id" = Uuid, Path)),
-    responses(
-        (status = 204),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 204), Denied, NotFound),
     security(("bearer" = ["service_accounts:write"])))]
 pub async fn delete(
     State(state): State<AuthState>,
@@ -168,12 +144,14 @@ pub async fn delete(
     ClientIp(ip): ClientIp,
     PathId(id): PathId,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_WRITE.name).await?;
-    if !repo::service_accounts::delete(&mut tx, id).await? {
-        return Err(AuthError::NotFound);
-    }
-    let entry = Entry::by(&caller, &ip, "service_account.deleted", id, json!({}));
-    repo::audit::record(&mut tx, &entry).await?;
-    tx.commit().await?;
+    let tx = Tx::begin(&state.store, &caller, SERVICE_ACCOUNTS_WRITE.name).await?;
+    read(tx, async |tx| {
+        if !repo::service_accounts::delete(tx, id).await? {
+            return Err(AuthError::NotFound);
+        }
+        let entry = Entry::by(&caller, &ip, "service_account.deleted", id, json!({}));
+        Ok(repo::audit::record(tx, &entry).await?)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

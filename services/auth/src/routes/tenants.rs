@@ -5,14 +5,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use psa_authn::Caller;
-use psa_http::conditional::{IfMatch, check_if_match};
-use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
-use psa_http::problem::ProblemBody;
-use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
+use psa_http::extract::{Json, JsonValue, PathId, Query};
+use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::{Idempotency, Page, PageParams, Stored, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ClientIp, merged, stored_with_etag};
+use super::{ClientIp, committed, fetched, listed, merged, post, stored_with_etag};
 use crate::domain::audit::Entry;
 use crate::domain::tenant::{NewTenant, Tenant, TenantSettings, TenantStatus};
 use crate::error::AuthError;
@@ -30,15 +29,13 @@ async fn operator(state: &AuthState, caller: &Caller) -> Result<Tx, AuthError> {
     }
 }
 
+/// A new tenant (operators only: 403 `platform_only` otherwise); 409
+/// `tenant_taken` when the id or slug is in use.
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
     responses(
         (status = 201, body = Tenant, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json",
-            description = "`platform_only`"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`tenant_taken`"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, Conflict, Invalid,
     ),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn create(
@@ -48,84 +45,52 @@ pub async fn create(
     ClientIp(ip): ClientIp,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    let mut tx = operator(&state, &caller).await?;
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let new = from_value::<NewTenant>(body)?
-        .normalized()
-        .map_err(AuthError::Validation)?;
-    let id = new.id.unwrap_or_else(Uuid::now_v7);
-    let tenant = repo::tenants::insert(&mut tx, id, &new).await?;
-    let entry = Entry::by(
-        &caller,
-        &ip,
-        "tenant.created",
-        id,
-        json!({"slug": tenant.slug}),
-    );
-    repo::audit::record(&mut tx, &entry).await?;
-    let location = format!("/v1/tenants/{id}");
-    let stored = Stored::created(&location, &tenant, tenant.version)?;
-    let res = guard.finish(&mut tx, stored).await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = operator(&state, &caller).await?;
+    post(&state, tx, idem, body, async |tx, new: NewTenant| {
+        let new = new.normalized().map_err(AuthError::Validation)?;
+        let id = new.id.unwrap_or_else(Uuid::now_v7);
+        let tenant = repo::tenants::insert(tx, id, &new).await?;
+        let detail = json!({"slug": tenant.slug});
+        repo::audit::record(tx, &Entry::by(&caller, &ip, "tenant.created", id, detail)).await?;
+        let location = format!("/v1/tenants/{id}");
+        Ok(Stored::created(&location, &tenant, tenant.version)?)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(PageParams),
-    responses(
-        (status = 200, body = Page<Tenant>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json",
-            description = "`platform_only`"),
-    ),
+    responses((status = 200, body = Page<Tenant>), BadRequest, Denied),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn list(
     State(state): State<AuthState>,
     caller: Caller,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<Page<Tenant>>, AuthError> {
-    let keyset = params.keyset(repo::tenants::SORTS, SortField::CREATED_AT)?;
-    let mut tx = operator(&state, &caller).await?;
-    let page = repo::tenants::page(&mut tx, &keyset).await?;
-    tx.commit().await?;
-    Ok(axum::Json(page))
+    let tx = operator(&state, &caller).await?;
+    listed(tx, &params).await
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{id}", tag = "tenants", params(("id" = Uuid, Path)),
-    responses(
-        (status = 200, body = Tenant, headers(("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json",
-            description = "`platform_only`"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Tenant, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn get(
     State(state): State<AuthState>,
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Response, AuthError> {
-    let mut tx = operator(&state, &caller).await?;
-    let tenant = repo::tenants::get(&mut tx, id)
-        .await?
-        .ok_or(AuthError::NotFound)?;
-    tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, &tenant, tenant.version))
+    let tx = operator(&state, &caller).await?;
+    fetched::<Tenant>(tx, id).await
 }
 
 /// Suspends a tenant: no new tokens or refreshes; issued access tokens
-/// lapse within their lifetime. Takes no body.
+/// lapse within their lifetime. Takes no body. 409 `own_tenant` for the
+/// operator's own.
 #[utoipa::path(post, path = "/v1/tenants/{id}/suspend", tag = "tenants",
     params(("id" = Uuid, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key within 24 h returns the first response")),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json",
-            description = "`platform_only`"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`own_tenant`"),
+        Denied, NotFound, Conflict,
     ),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn suspend(
@@ -138,17 +103,14 @@ pub async fn suspend(
     set_status(state, caller, idem, ip, id, TenantStatus::Suspended).await
 }
 
-/// Lets a suspended tenant's users and clients get tokens again. Takes no body.
+/// Lets a suspended tenant's users and clients get tokens again. Takes no
+/// body. 409 `own_tenant` for the operator's own.
 #[utoipa::path(post, path = "/v1/tenants/{id}/reactivate", tag = "tenants",
     params(("id" = Uuid, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key within 24 h returns the first response")),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json",
-            description = "`platform_only`"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`own_tenant`"),
+        Denied, NotFound, Conflict,
     ),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn reactivate(
@@ -169,51 +131,35 @@ async fn set_status(
     id: Uuid,
     status: TenantStatus,
 ) -> Result<Response, AuthError> {
-    let mut tx = operator(&state, &caller).await?;
-    let guard = match idem
-        .sealed(state.sealer())
-        .guard(&mut tx, &Value::Null)
-        .await?
-    {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    if id == tx.tenant() {
-        return Err(AuthError::OwnTenant);
-    }
-    let tenant = repo::tenants::set_status(&mut tx, id, status)
-        .await?
-        .ok_or(AuthError::NotFound)?;
-    let action = match status {
-        TenantStatus::Active => "tenant.active",
-        TenantStatus::Suspended => "tenant.suspended",
-    };
-    repo::audit::record(&mut tx, &Entry::by(&caller, &ip, action, id, json!({}))).await?;
-    let stored = stored_with_etag(StatusCode::OK, &tenant, tenant.version)?;
-    let res = guard.finish(&mut tx, stored).await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = operator(&state, &caller).await?;
+    post(&state, tx, idem, Value::Null, async |tx, ()| {
+        if id == tx.tenant() {
+            return Err(AuthError::OwnTenant);
+        }
+        let tenant = repo::tenants::set_status(tx, id, status)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let action = match status {
+            TenantStatus::Active => "tenant.active",
+            TenantStatus::Suspended => "tenant.suspended",
+        };
+        repo::audit::record(tx, &Entry::by(&caller, &ip, action, id, json!({}))).await?;
+        Ok(stored_with_etag(StatusCode::OK, &tenant, tenant.version)?)
+    })
+    .await
 }
 
 /// The caller's own tenant.
 #[utoipa::path(get, path = "/v1/tenants/current", tag = "tenants",
-    responses(
-        (status = 200, body = Tenant, headers(("ETag" = String))),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json",
-            description = "the token's tenant is not registered"),
-    ),
+    responses((status = 200, body = Tenant, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = [])))]
 pub async fn current(
     State(state): State<AuthState>,
     caller: Caller,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::for_tenant(&state.store, caller.tenant()?).await?;
-    let tenant = tx.tenant();
-    let tenant = repo::tenants::get(&mut tx, tenant)
-        .await?
-        .ok_or(AuthError::NotFound)?;
-    tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, &tenant, tenant.version))
+    let tx = Tx::for_tenant(&state.store, caller.tenant()?).await?;
+    let id = tx.tenant();
+    fetched::<Tenant>(tx, id).await
 }
 
 /// Tenant admins set their tenant's name and whether MFA is required. A
@@ -224,10 +170,7 @@ pub async fn current(
     params(("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, NotFound, Stale, Invalid,
     ),
     security(("bearer" = ["users:write"])))]
 pub async fn patch_current(
@@ -237,22 +180,25 @@ pub async fn patch_current(
     ClientIp(ip): ClientIp,
     JsonValue(patch): JsonValue,
 ) -> Result<Response, AuthError> {
-    let precondition = IfMatch::from_headers(&headers)?;
     let mut tx = Tx::begin(&state.store, &caller, USERS_WRITE.name).await?;
     let id = tx.tenant();
     let current = repo::tenants::lock(&mut tx, id)
         .await?
         .ok_or(AuthError::NotFound)?;
-    check_if_match(precondition.as_ref(), current.version)?;
     let before = TenantSettings::from(&current);
-    let Some(settings) = merged(&before, &patch, TenantSettings::normalized)? else {
-        tx.commit().await?;
-        return Ok(with_etag(StatusCode::OK, &current, current.version));
+    let Some(settings) = merged(
+        &headers,
+        current.version,
+        &before,
+        &patch,
+        TenantSettings::normalized,
+    )?
+    else {
+        return committed(tx, &current, current.version).await;
     };
     let tenant = repo::tenants::update_settings(&mut tx, id, &settings).await?;
     let detail = json!({"mfa_required": tenant.mfa_required});
     let entry = Entry::by(&caller, &ip, "tenant.settings_changed", id, detail);
     repo::audit::record(&mut tx, &entry).await?;
-    tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, &tenant, tenant.version))
+    committed(tx, &tenant, tenant.version).await
 }

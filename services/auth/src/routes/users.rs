@@ -1,20 +1,19 @@
 //! `/v1/users`: staff of a tenant, their roles and passwords.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use psa_authn::Caller;
-use psa_http::conditional::IfMatch;
-use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
-use psa_http::problem::ProblemBody;
+use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_http::validate::FieldErrors;
-use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
+use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{ClientIp, as_user, check_roles, merged, no_content};
+use super::{ClientIp, as_user, check_roles, committed, fetched, merged, no_content, post, read};
 use crate::crypto::secrets::{hash_secret, verify_secret};
 use crate::domain::audit::Entry;
 use crate::domain::user::{
@@ -33,14 +32,13 @@ pub struct UserFilter {
     pub page: PageParams,
 }
 
+/// A new user of the caller's tenant; 409 `email_taken` when the address
+/// is in use, `tenant_not_registered` when the token's tenant is unknown.
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = NewUser,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
     responses(
         (status = 201, body = User, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, body = ProblemBody, content_type = "application/problem+json",
-            description = "`email_taken`, `tenant_not_registered`"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, Conflict, Invalid,
     ),
     security(("bearer" = ["users:write"])))]
 pub async fn create(
@@ -50,41 +48,28 @@ pub async fn create(
     ClientIp(ip): ClientIp,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, USERS_WRITE.name).await?;
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let user = from_value::<NewUser>(body)?
-        .normalized()
-        .map_err(AuthError::Validation)?;
-    // Users belong to a tenant the platform knows (a token may name any id).
-    let tenant = tx.tenant();
-    if repo::tenants::info(&mut *tx, tenant).await?.is_none() {
-        return Err(AuthError::TenantNotRegistered);
-    }
-    check_roles(&mut tx, &state, &caller, &user.roles).await?;
-    let id = Uuid::now_v7();
-    let hash = user.password.as_deref().map(hash_secret);
-    let created = repo::users::insert(&mut tx, id, &user, hash).await?;
-    let detail = json!({"roles": created.roles});
-    repo::audit::record(
-        &mut tx,
-        &Entry::by(&caller, &ip, "user.created", id, detail),
-    )
-    .await?;
-    let location = format!("/v1/users/{id}");
-    let stored = Stored::created(&location, &created, created.version)?;
-    let res = guard.finish(&mut tx, stored).await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, USERS_WRITE.name).await?;
+    post(&state, tx, idem, body, async |tx, user: NewUser| {
+        let user = user.normalized().map_err(AuthError::Validation)?;
+        // Users belong to a tenant the platform knows (a token may name any id).
+        let tenant = tx.tenant();
+        if repo::tenants::info(&mut **tx, tenant).await?.is_none() {
+            return Err(AuthError::TenantNotRegistered);
+        }
+        check_roles(tx, &state, &caller, &user.roles).await?;
+        let id = Uuid::now_v7();
+        let hash = user.password.as_deref().map(hash_secret);
+        let created = repo::users::insert(tx, id, &user, hash).await?;
+        let detail = json!({"roles": created.roles});
+        repo::audit::record(tx, &Entry::by(&caller, &ip, "user.created", id, detail)).await?;
+        let location = format!("/v1/users/{id}");
+        Ok(Stored::created(&location, &created, created.version)?)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/users", tag = "users", params(UserFilter, PageParams),
-    responses(
-        (status = 200, body = Page<User>),
-        (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Page<User>), BadRequest, Denied),
     security(("bearer" = ["users:read"])))]
 pub async fn list(
     State(state): State<AuthState>,
@@ -92,29 +77,24 @@ pub async fn list(
     Query(q): Query<UserFilter>,
 ) -> Result<axum::Json<Page<User>>, AuthError> {
     let keyset = q.page.keyset(repo::users::SORTS, SortField::CREATED_AT)?;
-    let mut tx = Tx::begin(&state.store, &caller, USERS_READ.name).await?;
-    let page = repo::users::page(&mut tx, q.status, &keyset).await?;
-    tx.commit().await?;
+    let tx = Tx::begin(&state.store, &caller, USERS_READ.name).await?;
+    let page = read(tx, async |tx| {
+        Ok(repo::users::page(tx, q.status, &keyset).await?)
+    })
+    .await?;
     Ok(axum::Json(page))
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
-    responses(
-        (status = 200, body = User, headers(("ETag" = String))),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = User, headers(("ETag" = String))), Denied, NotFound),
     security(("bearer" = ["users:read"])))]
 pub async fn get(
     State(state): State<AuthState>,
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, USERS_READ.name).await?;
-    let user = repo::users::get(&mut tx, id)
-        .await?
-        .ok_or(AuthError::NotFound)?;
-    tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, &user, user.version))
+    let tx = Tx::begin(&state.store, &caller, USERS_READ.name).await?;
+    fetched::<User>(tx, id).await
 }
 
 /// Renames, suspends or reactivates a user, or sets their roles. A patch
@@ -125,10 +105,7 @@ pub async fn get(
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
     responses(
         (status = 200, body = User, headers(("ETag" = String))),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 412, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
+        BadRequest, Denied, NotFound, Stale, Invalid,
     ),
     security(("bearer" = ["users:write"])))]
 pub async fn patch(
@@ -139,16 +116,20 @@ pub async fn patch(
     PathId(id): PathId,
     JsonValue(patch): JsonValue,
 ) -> Result<Response, AuthError> {
-    let precondition = IfMatch::from_headers(&headers)?;
     let mut tx = Tx::begin(&state.store, &caller, USERS_WRITE.name).await?;
     let current = repo::users::lock(&mut tx, id)
         .await?
         .ok_or(AuthError::NotFound)?;
-    psa_http::conditional::check_if_match(precondition.as_ref(), current.version)?;
     let before = UserInput::from(&current);
-    let Some(input) = merged(&before, &patch, UserInput::normalized)? else {
-        tx.commit().await?;
-        return Ok(with_etag(StatusCode::OK, &current, current.version));
+    let Some(input) = merged(
+        &headers,
+        current.version,
+        &before,
+        &patch,
+        UserInput::normalized,
+    )?
+    else {
+        return committed(tx, &current, current.version).await;
     };
     if input.roles != before.roles {
         check_roles(&mut tx, &state, &caller, &input.roles).await?;
@@ -164,19 +145,14 @@ pub async fn patch(
         let entry = Entry::by(&caller, &ip, "user.status_changed", id, detail);
         repo::audit::record(&mut tx, &entry).await?;
     }
-    tx.commit().await?;
-    Ok(with_etag(StatusCode::OK, &updated, updated.version))
+    committed(tx, &updated, updated.version).await
 }
 
 /// An administrator sets a user's password (and lifts a sign-in lockout).
 #[utoipa::path(post, path = "/v1/users/{id}/password", tag = "users", params(("id" = Uuid, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
     request_body = SetPassword,
-    responses(
-        (status = 204),
-        (status = 404, body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 204), BadRequest, Denied, NotFound, Invalid),
     security(("bearer" = ["users:write"])))]
 pub async fn set_password(
     State(state): State<AuthState>,
@@ -186,34 +162,26 @@ pub async fn set_password(
     PathId(id): PathId,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    let mut tx = Tx::begin(&state.store, &caller, USERS_WRITE.name).await?;
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let body: SetPassword = from_value(body)?;
-    let mut errors = FieldErrors::default();
-    check_password(&mut errors, "password", &body.password);
-    errors.finish().map_err(AuthError::Validation)?;
-    if !repo::users::set_password(&mut tx, id, &hash_secret(&body.password)).await? {
-        return Err(AuthError::NotFound);
-    }
-    let entry = Entry::by(&caller, &ip, "user.password_set", id, json!({}));
-    repo::audit::record(&mut tx, &entry).await?;
-    let res = guard.finish(&mut tx, no_content()?).await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, USERS_WRITE.name).await?;
+    post(&state, tx, idem, body, async |tx, body: SetPassword| {
+        let mut errors = FieldErrors::default();
+        check_password(&mut errors, "password", &body.password);
+        errors.finish().map_err(AuthError::Validation)?;
+        if !repo::users::set_password(tx, id, &hash_secret(&body.password)).await? {
+            return Err(AuthError::NotFound);
+        }
+        let entry = Entry::by(&caller, &ip, "user.password_set", id, json!({}));
+        repo::audit::record(tx, &entry).await?;
+        Ok(no_content()?)
+    })
+    .await
 }
 
-/// A user changes their own password.
+/// A user changes their own password (403 `users_only` for tokens that are
+/// not a user's).
 #[utoipa::path(post, path = "/v1/users/me/password", tag = "users", request_body = ChangePassword,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
-    responses(
-        (status = 204),
-        (status = 403, body = ProblemBody, content_type = "application/problem+json",
-            description = "`users_only`: the token is not a user's"),
-        (status = 422, body = ProblemBody, content_type = "application/problem+json"),
-    ),
+    responses((status = 204), BadRequest, Denied, Invalid),
     security(("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AuthState>,
@@ -222,34 +190,30 @@ pub async fn change_password(
     ClientIp(ip): ClientIp,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    let (id, mut tx) = as_user(&state, &caller).await?;
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let body: ChangePassword = from_value(body)?;
-    let mut errors = FieldErrors::default();
-    check_password(&mut errors, "new_password", &body.new_password);
-    errors.finish().map_err(AuthError::Validation)?;
-    let hash = repo::users::lock_password(&mut tx, id).await?.flatten();
-    let ok = hash.is_some_and(|h| verify_secret(&body.current_password, &h));
-    let target = Some(id.to_string());
-    let entry = Entry::attempt(
-        &caller.subject,
-        &ip,
-        "user.password_changed",
-        target,
-        ok,
-        json!({}),
-    );
-    repo::audit::record(&mut tx, &entry).await?;
-    if !ok {
-        // The failed attempt stays on record.
-        tx.commit().await?;
-        return Err(AuthError::invalid("current_password", "is not correct"));
-    }
-    repo::users::set_password(&mut tx, id, &hash_secret(&body.new_password)).await?;
-    let res = guard.finish(&mut tx, no_content()?).await?;
-    tx.commit().await?;
-    Ok(res)
+    let (id, tx) = as_user(&state, &caller).await?;
+    post(&state, tx, idem, body, async |tx, body: ChangePassword| {
+        let mut errors = FieldErrors::default();
+        check_password(&mut errors, "new_password", &body.new_password);
+        errors.finish().map_err(AuthError::Validation)?;
+        let hash = repo::users::lock_password(tx, id).await?.flatten();
+        let ok = hash.is_some_and(|h| verify_secret(&body.current_password, &h));
+        let target = Some(id.to_string());
+        let action = "user.password_changed";
+        let entry = Entry::attempt(&caller.subject, &ip, action, target, ok, json!({}));
+        if !ok {
+            // On record although this request's transaction rolls back.
+            record_apart(&state, tx.tenant(), &entry).await?;
+            return Err(AuthError::invalid("current_password", "is not correct"));
+        }
+        repo::audit::record(tx, &entry).await?;
+        repo::users::set_password(tx, id, &hash_secret(&body.new_password)).await?;
+        Ok(no_content()?)
+    })
+    .await
+}
+
+/// Records a refused attempt in a transaction of its own.
+async fn record_apart(state: &AuthState, tenant: Uuid, entry: &Entry) -> Result<(), AuthError> {
+    let tx = Tx::for_tenant(&state.store, tenant).await?;
+    read(tx, async |tx| Ok(repo::audit::record(tx, entry).await?)).await
 }
