@@ -1,0 +1,75 @@
+//! Tickets' background work: the outbox relay and the projection of CRM
+//! customers and contracts (when events are on), the SLA watch and the
+//! schema's housekeeping.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use psa_events::Bus;
+use psa_events::outbox::{Consumer, Relay};
+use psa_runtime::Workers;
+use psa_runtime::config::EventsConfig;
+use sqlx::PgPool;
+
+use crate::service;
+
+/// The queue of the CRM projection.
+pub const PROJECTION_QUEUE: &str = "tickets.crm-projection";
+
+/// What the projection binds: the CRM's customer and contract events.
+pub const CONSUMES: &[&str] = &["customer.*", "contract.*"];
+
+/// How often overdue tickets are looked for.
+const SLA_WATCH_EVERY: Duration = Duration::from_secs(15);
+
+/// Failed deliveries of one CRM event before it is dead-lettered.
+const PROJECTION_DELIVERY_LIMIT: u32 = 5;
+
+/// The consumer that keeps the projection of CRM customers and contracts.
+pub fn projection(bus: Arc<Bus>, pool: PgPool, queue: String) -> Consumer {
+    Consumer {
+        bus,
+        pool,
+        schema: "tickets",
+        queue,
+        handler: Arc::new(|event, conn| {
+            async move { service::project(conn, &event.event_type, &event.data).await }.boxed()
+        }),
+    }
+}
+
+pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
+    let mut workers = Workers::new("tickets");
+    workers.housekeeping(pool.clone(), "tickets");
+    let watch_pool = pool.clone();
+    workers.every("sla-watch", SLA_WATCH_EVERY, move || {
+        let pool = watch_pool.clone();
+        async move {
+            if let Err(e) = service::watch_sla_once(&pool, chrono::Utc::now()).await {
+                tracing::warn!(error = %e, "SLA watch failed");
+            }
+        }
+    });
+    if events.enabled {
+        let bus = Arc::new(Bus::new(events.bus()));
+        workers.relay(Relay {
+            pool: pool.clone(),
+            schema: "tickets",
+            source: "psa/tickets".into(),
+            bus: bus.clone(),
+            batch: events.relay_batch,
+            crash_after_ack: Default::default(),
+        });
+        let consumer_pool = pool.clone();
+        let consumer_bus = bus.clone();
+        workers.consumer(
+            bus,
+            PROJECTION_QUEUE,
+            CONSUMES,
+            PROJECTION_DELIVERY_LIMIT,
+            move |queue| projection(consumer_bus.clone(), consumer_pool.clone(), queue),
+        );
+    }
+    workers
+}
