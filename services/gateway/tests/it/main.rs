@@ -18,7 +18,8 @@ pub fn db_modules() -> Vec<psa_runtime::Module> {
 
 pub async fn gateway(adjust: impl FnOnce(&mut PlatformConfig)) -> TestApp {
     TestApp::spawn_custom(&db_modules(), adjust, |cfg, verifier| {
-        psa_gateway::app(cfg, &[psa_auth::module(), psa_crm::module()], verifier)
+        let registry = Arc::new(psa_runtime::Registry::new(db_modules())?);
+        psa_gateway::app(cfg, registry, &["auth", "crm"], verifier)
     })
     .await
     .expect("gateway starts")
