@@ -119,7 +119,7 @@ async fn nobody_grants_what_they_do_not_hold() {
     let (s, _) = manager
         .post(
             "/v1/roles",
-            json!({"name": "sneaky", "permissions": ["invoices:release"]}),
+            json!({"name": "sneaky", "permissions": ["contracts:write"]}),
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);

@@ -11,15 +11,21 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// The modules of the platform these tests run.
+fn modules() -> [psa_runtime::Module; 2] {
+    [psa_auth::module(), psa_crm::module()]
+}
+
 pub async fn app() -> TestApp {
-    TestApp::spawn(&[psa_auth::module(), psa_crm::module()])
-        .await
-        .expect("test app starts")
+    TestApp::spawn(&modules()).await.expect("test app starts")
 }
 
 /// Everything a tenant admin holds (the built-in admin role).
 pub fn admin_perms() -> Vec<&'static str> {
-    psa_authn::permissions::builtin_role("admin").unwrap()
+    psa_runtime::Registry::new(modules())
+        .unwrap()
+        .builtin_role("admin")
+        .unwrap()
 }
 
 /// A tenant with an admin token (from the test issuer).
