@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use psa_events::{Bus, BusConfig};
-use psa_runtime::{Module, PlatformConfig};
+use psa_runtime::{Module, PlatformConfig, Registry};
 use psa_testkit::TestApp;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -27,6 +27,12 @@ pub const MODULES: &[(&str, ModuleFn)] = &[
     ("crm", psa_crm::module),
     ("tickets", psa_tickets::module),
 ];
+
+/// The platform these tests run: the gateway and [`MODULES`].
+pub fn registry() -> Arc<Registry> {
+    let modules = std::iter::once(psa_gateway::module()).chain(MODULES.iter().map(|(_, m)| m()));
+    Arc::new(Registry::new(modules).expect("the modules fit together"))
+}
 
 /// RabbitMQ as the tests reach it directly (not through any fault proxy).
 pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -70,7 +76,7 @@ impl Platform {
                 }
                 adjust(cfg);
             },
-            |cfg, verifier| psa_gateway::app(cfg, &[], verifier),
+            |cfg, verifier| psa_gateway::app(cfg, registry(), &[], verifier),
         )
         .await
         .expect("the gateway starts");
@@ -86,15 +92,11 @@ impl Platform {
     }
 
     fn serve(&self, name: &'static str, listener: tokio::net::TcpListener) {
-        let module = MODULES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, m)| m())
-            .expect("a known module");
         let cfg = &self.gw.config;
         let verifier =
             psa_runtime::serve::verifier_with(cfg, Some(&self.gw.key)).expect("a verifier");
-        let router = psa_runtime::serve::app(cfg, &[module], verifier).expect("the module mounts");
+        let router = psa_runtime::serve::app_in(cfg, registry(), &[name], verifier)
+            .expect("the module mounts");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(
@@ -146,7 +148,7 @@ impl Platform {
     /// built-in admin role's permissions).
     pub async fn tenant(&self) -> Tenant<'_> {
         let (id, _) = self.gw.auth_tenant().await.expect("a tenant");
-        let perms = psa_authn::permissions::builtin_role("admin").expect("the admin role");
+        let perms = registry().builtin_role("admin").expect("the admin role");
         Tenant {
             id,
             admin: Caller {
