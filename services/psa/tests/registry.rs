@@ -211,6 +211,24 @@ fn the_asyncapi_document_lists_every_published_event_type() {
     assert!(schemas["SlaBreached"]["properties"]["kind"].is_object());
 }
 
+/// Every binding pattern a module consumes matches some published type (a
+/// typo would bind a queue that never receives anything).
+#[test]
+fn consumed_patterns_match_published_types() {
+    let registry = registry();
+    for m in registry.modules() {
+        for pattern in m.consumes {
+            assert!(
+                registry
+                    .events()
+                    .any(|(_, e)| psa_runtime::asyncapi::topic_matches(pattern, e.name)),
+                "{}: {pattern} matches no published event type",
+                m.name
+            );
+        }
+    }
+}
+
 // ---- routes and permissions ---------------------------------------------
 
 /// Each module documents only paths under the prefixes it declares, so the
