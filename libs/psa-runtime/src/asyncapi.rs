@@ -97,32 +97,38 @@ pub fn document(registry: &Registry) -> anyhow::Result<Value> {
         );
         let channel = json!({"$ref": format!("#/channels/{}", spec.name)});
         let message = json!([{"$ref": format!("#/channels/{}/messages/{}", spec.name, spec.name)}]);
-        operations.insert(
-            format!("{}.send.{}", module.name, spec.name),
+        let operation = |action: &str, by: &str, summary: String| {
             json!({
-                "action": "send",
+                "action": action,
                 "channel": channel,
-                "summary": format!("{} publishes {} through its transactional outbox.", module.name, spec.name),
+                "summary": summary,
                 "messages": message,
-                "tags": [{"name": module.name}],
-                "bindings": {"amqp": {"deliveryMode": 2, "mandatory": true, "bindingVersion": AMQP_BINDING_VERSION}}
-            }),
+                "tags": [{"name": by}]
+            })
+        };
+        let mut send = operation(
+            "send",
+            module.name,
+            format!(
+                "{} publishes {} through its transactional outbox.",
+                module.name, spec.name
+            ),
         );
+        send["bindings"] = json!({"amqp": {"deliveryMode": 2, "mandatory": true, "bindingVersion": AMQP_BINDING_VERSION}});
+        operations.insert(format!("{}.send.{}", module.name, spec.name), send);
         for consumer in registry.modules() {
             if let Some(pattern) = consumer
                 .consumes
                 .iter()
                 .find(|p| topic_matches(p, spec.name))
             {
+                let summary = format!(
+                    "{} consumes {} (bound as {pattern}), once per event id.",
+                    consumer.name, spec.name
+                );
                 operations.insert(
                     format!("{}.receive.{}", consumer.name, spec.name),
-                    json!({
-                        "action": "receive",
-                        "channel": channel,
-                        "summary": format!("{} consumes {} (bound as {pattern}), once per event id.", consumer.name, spec.name),
-                        "messages": message,
-                        "tags": [{"name": consumer.name}]
-                    }),
+                    operation("receive", consumer.name, summary),
                 );
             }
         }
