@@ -12,8 +12,8 @@ use crate::domain::role::{CustomRole, Role, RoleInput};
 pub const NAME: SortField = SortField::new("name", SqlType::Text);
 pub const SORTS: &[SortField] = &[NAME];
 
-/// A row of the combined list; built-in roles have the nil id (names are
-/// unique across both kinds, so the cursor's tie-break never needs it).
+/// A row of the combined list. A built-in role's id is made from its name
+/// (for the cursor's tie-break only: the API shows none).
 #[derive(sqlx::FromRow)]
 struct RoleRow {
     id: Uuid,
@@ -56,7 +56,7 @@ pub async fn page(
          from (select id, name, description, permissions, false as builtin, version, \
                       created_at, updated_at from auth.roles \
                union all \
-               select '00000000-0000-0000-0000-000000000000'::uuid, b.name, null, \
+               select md5('builtin role ' || b.name)::uuid, b.name, null, \
                       array(select jsonb_array_elements_text(b.permissions)), true, \
                       null, null, null \
                from jsonb_to_recordset(",
