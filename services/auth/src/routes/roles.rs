@@ -44,21 +44,19 @@ pub async fn list(
     Ok(axum::Json(page))
 }
 
-/// The input, checked: a valid name that is not a built-in role's, and
-/// permissions the caller may hand out.
-async fn checked(
+/// Refuses a role named like a built-in one, or one with permissions the
+/// caller may not hand out.
+async fn check(
     tx: &mut Tx,
     state: &AuthState,
     caller: &Caller,
-    input: RoleInput,
-) -> Result<RoleInput, AuthError> {
-    let input = input.normalized().map_err(AuthError::Validation)?;
+    input: &RoleInput,
+) -> Result<(), AuthError> {
     if BUILTIN_ROLES.contains(&input.name.as_str()) {
-        return Err(AuthError::BuiltinRole(input.name));
+        return Err(AuthError::BuiltinRole(input.name.clone()));
     }
     let permissions: BTreeSet<String> = input.permissions.iter().cloned().collect();
-    check_grant(tx, state, caller, &permissions, "permissions").await?;
-    Ok(input)
+    check_grant(tx, state, caller, &permissions, "permissions").await
 }
 
 /// A new role; 409 `role_name_taken` or `builtin_role` for its name.
@@ -78,7 +76,8 @@ pub async fn create(
 ) -> Result<Response, AuthError> {
     let tx = Tx::begin(&state.store, &caller, ROLES_WRITE.name).await?;
     post(&state, tx, idem, body, async |tx, input: RoleInput| {
-        let input = checked(tx, &state, &caller, input).await?;
+        let input = input.normalized().map_err(AuthError::Validation)?;
+        check(tx, &state, &caller, &input).await?;
         let id = Uuid::now_v7();
         let role = repo::roles::save(tx, id, &input).await?;
         let detail = json!({"permissions": role.permissions});
@@ -167,7 +166,7 @@ async fn save(
         let version = current.version;
         return committed(tx, &Role::from(current), version).await;
     };
-    let input = checked(&mut tx, state, caller, input).await?;
+    check(&mut tx, state, caller, &input).await?;
     let role = repo::roles::save(&mut tx, current.id, &input).await?;
     if role.name != current.name {
         repo::users::rename_role(&mut tx, &current.name, &role.name).await?;

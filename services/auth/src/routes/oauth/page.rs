@@ -11,7 +11,8 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// The sign-in form; the authorization request rides along in hidden fields.
+/// The page, with the company ID filled in and, after a failed attempt,
+/// the message (`.1`: the second factor is asked for).
 pub fn render(req: &AuthorizeRequest, tenant: &str, message: Option<(&str, bool)>) -> String {
     let hidden: String = [
         ("response_type", Some(req.response_type.as_str())),
