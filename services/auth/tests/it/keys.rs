@@ -1,95 +1,86 @@
+use psa_testkit::fixtures::{self, client_credentials};
 use reqwest::{Method, StatusCode};
+use serde_json::json;
 
-use crate::{Tenant, app, client_token, crm_status};
+use crate::{Tenant, app, assert_reads_customers_only, exchange_api_key, service_account};
 
 /// A client-credentials token carries exactly the account's permissions, and
 /// the CRM (trusting the platform issuer through discovery) accepts it.
 #[tokio::test]
 async fn client_credentials_token_is_accepted_by_crm_with_exact_permissions() {
     let app = app().await;
+    let anon = app.anonymous();
     let t = Tenant::new(&app).await;
-    let (client_id, secret, _) = t.service_account(&["customers:read"]).await;
+    let (client_id, secret, _) = service_account(&t.admin, &["customers:read"]).await;
 
-    let (s, body) = client_token(&app, &client_id, &secret).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    let body = client_credentials(&anon, &client_id, &secret)
+        .await
+        .assert_status(StatusCode::OK);
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["scope"], "customers:read");
     let token = body["access_token"].as_str().unwrap();
-    assert_eq!(
-        crm_status(&app, token, Method::GET, "/v1/customers").await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        crm_status(&app, token, Method::POST, "/v1/customers").await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        crm_status(&app, token, Method::GET, "/v1/contracts").await,
-        StatusCode::FORBIDDEN
-    );
+    assert_reads_customers_only(&app, token).await;
+    app.client(token)
+        .get("/v1/contracts")
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
 
-    let (s, body) = client_token(&app, &client_id, "wrong-secret").await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let body = client_credentials(&anon, &client_id, "wrong-secret").await;
+    assert_eq!(body.status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
-    let (s, body) = client_token(&app, "sa.nonsense", &secret).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let body = client_credentials(&anon, "sa.nonsense", &secret).await;
+    assert_eq!(body.status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
 
     // Narrowing by scope works; widening is refused.
-    let res = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "customers:write"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.json::<serde_json::Value>().await.unwrap()["error"],
-        "invalid_scope"
-    );
+    let res = anon
+        .send(
+            anon.request(Method::POST, "/oauth/token")
+                .basic_auth(&client_id, Some(&secret))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "customers:write"),
+                ]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res["error"], "invalid_scope");
 }
 
 #[tokio::test]
 async fn secret_rotation_keeps_the_old_secret_for_the_overlap_only() {
     let app = app().await;
+    let anon = app.anonymous();
     let t = Tenant::new(&app).await;
-    let (client_id, old, id) = t.service_account(&["customers:read"]).await;
-    let (s, v) = t
-        .post(
-            &format!("/v1/service-accounts/{id}/rotate-secret"),
-            serde_json::json!({"overlap_secs": 3600}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let (client_id, old, id) = service_account(&t.admin, &["customers:read"]).await;
+    let rotate_path = format!("/v1/service-accounts/{id}/rotate-secret");
+    let rotate = |overlap_secs: u32| {
+        t.admin
+            .post(&rotate_path, json!({"overlap_secs": overlap_secs}))
+    };
+    let v = rotate(3600).await.assert_status(StatusCode::OK);
     let new = v["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(
-        client_token(&app, &client_id, &old).await.0,
+        client_credentials(&anon, &client_id, &old).await.status,
         StatusCode::OK,
         "old secret in its overlap"
     );
-    assert_eq!(client_token(&app, &client_id, &new).await.0, StatusCode::OK);
-    let (_, v) = t
-        .post(
-            &format!("/v1/service-accounts/{id}/rotate-secret"),
-            serde_json::json!({"overlap_secs": 0}),
-        )
-        .await;
+    assert_eq!(
+        client_credentials(&anon, &client_id, &new).await.status,
+        StatusCode::OK
+    );
+    let v = rotate(0).await;
     let newest = v["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(
-        client_token(&app, &client_id, &old).await.0,
+        client_credentials(&anon, &client_id, &old).await.status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        client_token(&app, &client_id, &new).await.0,
+        client_credentials(&anon, &client_id, &new).await.status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        client_token(&app, &client_id, &newest).await.0,
+        client_credentials(&anon, &client_id, &newest).await.status,
         StatusCode::OK
     );
 }
@@ -99,16 +90,17 @@ async fn secret_rotation_keeps_the_old_secret_for_the_overlap_only() {
 #[tokio::test]
 async fn key_rotation_without_restart() {
     let app = app().await;
+    let anon = app.anonymous();
     let t = Tenant::new(&app).await;
-    let (client_id, secret, _) = t.service_account(&["customers:read"]).await;
-    let old = client_token(&app, &client_id, &secret).await.1["access_token"]
+    let (client_id, secret, _) = service_account(&t.admin, &["customers:read"]).await;
+    let old = client_credentials(&anon, &client_id, &secret).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        crm_status(&app, &old, Method::GET, "/v1/customers").await,
-        StatusCode::OK
-    );
+    app.client(&old)
+        .get("/v1/customers")
+        .await
+        .assert_status(StatusCode::OK);
 
     let pool = app.db.module_pool(&psa_auth::module()).unwrap();
     let master = psa_auth::MasterKey::from_base64(&app.config.auth_server.master_key).unwrap();
@@ -116,7 +108,7 @@ async fn key_rotation_without_restart() {
         .await
         .unwrap();
 
-    let new = client_token(&app, &client_id, &secret).await.1["access_token"]
+    let new = client_credentials(&anon, &client_id, &secret).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -128,140 +120,101 @@ async fn key_rotation_without_restart() {
     );
     assert_ne!(jsonwebtoken::decode_header(&old).unwrap().kid, header.kid);
     assert_eq!(
-        crm_status(&app, &new, Method::GET, "/v1/customers").await,
+        app.client(&new).get("/v1/customers").await.status,
         StatusCode::OK,
         "new key on first use"
     );
     assert_eq!(
-        crm_status(&app, &old, Method::GET, "/v1/customers").await,
+        app.client(&old).get("/v1/customers").await.status,
         StatusCode::OK,
         "old key until its tokens expire"
     );
 
-    let jwks: serde_json::Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = anon.get("/.well-known/jwks.json").await;
     assert_eq!(
         jwks["keys"].as_array().unwrap().len(),
         2,
         "both keys published"
     );
-    assert!(
-        jwks.to_string().find("\"d\"").is_none(),
-        "no private parts published"
-    );
+    assert!(!jwks.text.contains("\"d\""), "no private parts published");
 }
 
 #[tokio::test]
 async fn suspended_tenants_get_no_tokens() {
     let app = app().await;
+    let anon = app.anonymous();
     let t = Tenant::new(&app).await;
-    let (client_id, secret, _) = t.service_account(&["customers:read"]).await;
+    let (client_id, secret, _) = service_account(&t.admin, &["customers:read"]).await;
     assert_eq!(
-        client_token(&app, &client_id, &secret).await.0,
+        client_credentials(&anon, &client_id, &secret).await.status,
         StatusCode::OK
     );
 
     let operator = psa_auth::ensure_platform_tenant(&app.db.admin, "operator", "Operator")
         .await
         .unwrap();
-    let ops = t.as_token(&app.token(operator, &["tenants:admin"]));
-    let (s, v) = ops
-        .post(
-            &format!("/v1/tenants/{}/suspend", t.id),
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let ops = app.client_for(operator, &["tenants:admin"]);
+    let v = ops
+        .post(&format!("/v1/tenants/{}/suspend", t.id), json!({}))
+        .await
+        .assert_status(StatusCode::OK);
     assert_eq!(v["status"], "suspended");
-    let (s, body) = client_token(&app, &client_id, &secret).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let body = client_credentials(&anon, &client_id, &secret).await;
+    assert_eq!(body.status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "invalid_grant");
 
     // A tenant admin is no platform operator, even holding the permission name.
-    let (s, _) = t
-        .as_token(&app.token(t.id, &["tenants:admin"]))
+    app.client_for(t.id, &["tenants:admin"])
         .get("/v1/tenants")
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, list) = ops.get("/v1/tenants").await;
-    assert_eq!(s, StatusCode::OK);
-    assert!(list["data"].as_array().unwrap().len() >= 2);
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "platform_only");
+    let list = ops.get("/v1/tenants").await.assert_status(StatusCode::OK);
+    assert!(list.items().len() >= 2);
 }
 
 #[tokio::test]
 async fn api_keys_exchange_for_tokens_within_their_creator_s_permissions() {
     let app = app().await;
+    let anon = app.anonymous();
     let t = Tenant::new(&app).await;
-    let (s, v) = t.post("/v1/api-keys", serde_json::json!({"name": "ci", "permissions": ["customers:read"], "rate_limit_per_minute": 10})).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = fixtures::api_key(&t.admin, &["customers:read"], Some(10)).await;
     let key = v["key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("psa_"));
     let id = v["id"].as_str().unwrap().to_owned();
 
-    let exchange = |k: String| {
-        let app = &app;
-        async move {
-            let res = app
-                .http
-                .post(app.url("/oauth/token"))
-                .form(&[
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                    ),
-                    ("subject_token_type", "urn:psa:token-type:api-key"),
-                    ("subject_token", k.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap();
-            (res.status(), res.json::<serde_json::Value>().await.unwrap())
-        }
-    };
-    let (s, body) = exchange(key.clone()).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    let body = exchange_api_key(&anon, &key)
+        .await
+        .assert_status(StatusCode::OK);
     assert_eq!(body["rate_limit_per_minute"], 10);
-    let token = body["access_token"].as_str().unwrap();
-    assert_eq!(
-        crm_status(&app, token, Method::GET, "/v1/customers").await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        crm_status(&app, token, Method::POST, "/v1/customers").await,
-        StatusCode::FORBIDDEN
-    );
+    assert_reads_customers_only(&app, body["access_token"].as_str().unwrap()).await;
 
     let tampered = format!("{}x", &key[..key.len() - 1]);
-    assert_eq!(exchange(tampered).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(
-        t.delete(&format!("/v1/api-keys/{id}")).await,
-        StatusCode::NO_CONTENT
+        exchange_api_key(&anon, &tampered).await.status,
+        StatusCode::BAD_REQUEST
     );
-    let (s, body) = exchange(key).await;
+    t.admin
+        .delete(&format!("/v1/api-keys/{id}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let body = exchange_api_key(&anon, &key).await;
     assert_eq!(
-        (s, body["error"].as_str()),
+        (body.status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant")),
         "revoked"
     );
 
-    let limited = t.as_token(&app.token(t.id, &["api_keys:write", "customers:read"]));
-    let (s, _) = limited
+    let limited = app.client_for(t.id, &["api_keys:write", "customers:read"]);
+    let res = limited
         .post(
             "/v1/api-keys",
-            serde_json::json!({"name": "x", "permissions": ["customers:write"]}),
+            json!({"name": "x", "permissions": ["customers:write"]}),
         )
         .await;
     assert_eq!(
-        s,
+        res.status,
         StatusCode::FORBIDDEN,
-        "a key cannot carry more than its creator holds"
+        "a key cannot carry more than its creator holds: {res}"
     );
 }
 

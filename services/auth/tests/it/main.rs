@@ -6,166 +6,126 @@ mod keys;
 mod oauth;
 mod secrets;
 
-use psa_testkit::TestApp;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use psa_testkit::{Client, TestApp, TestResponse, fixtures};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use uuid::Uuid;
 
-/// The modules of the platform these tests run.
-fn modules() -> [psa_runtime::Module; 2] {
-    [psa_auth::module(), psa_crm::module()]
+/// Stands in for the tickets module in the registry (its permissions), so
+/// the built-in roles' permissions are all registered.
+fn tickets_perms() -> psa_runtime::Module {
+    static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
+    use psa_runtime::Permission as P;
+    static PERMS: &[P] = &[
+        P::new("tickets:read", "read tickets and their comments"),
+        P::new("tickets:write", "open, change and comment on tickets"),
+        P::new("time:write", "log time on tickets"),
+    ];
+    psa_runtime::Module {
+        name: "tickets",
+        db: psa_db::ModuleDb {
+            module: "tickets",
+            schema: "tickets",
+            role: "psa_tickets",
+            migrator: &MIGRATOR,
+            platform: &[],
+        },
+        routes: &[],
+        public_routes: &[],
+        permissions: PERMS,
+        publishes: &[],
+        consumes: &[],
+        mount: |_| anyhow::bail!("not mounted"),
+        openapi: utoipa::openapi::OpenApi::default,
+    }
+}
+
+/// The platform these tests run: auth and CRM served, tickets' permissions known.
+fn registry() -> psa_runtime::Registry {
+    psa_runtime::Registry::new([psa_auth::module(), psa_crm::module(), tickets_perms()])
+        .expect("the modules fit together")
 }
 
 pub async fn app() -> TestApp {
-    TestApp::spawn(&modules()).await.expect("test app starts")
+    TestApp::spawn_custom(
+        &[psa_auth::module(), psa_crm::module()],
+        |_| {},
+        |cfg, verifier| {
+            let served = psa_runtime::serve::app_in(
+                cfg,
+                std::sync::Arc::new(registry()),
+                &["auth", "crm"],
+                verifier,
+            )?;
+            Ok((served, Vec::new()))
+        },
+    )
+    .await
+    .expect("test app starts")
 }
 
 /// Everything a tenant admin holds (the built-in admin role).
 pub fn admin_perms() -> Vec<&'static str> {
-    psa_runtime::Registry::new(modules())
-        .unwrap()
-        .builtin_role("admin")
-        .unwrap()
+    registry().builtin_role("admin").unwrap()
 }
 
-/// A tenant with an admin token (from the test issuer).
-pub struct Tenant<'a> {
-    pub app: &'a TestApp,
+/// A tenant the auth module knows, with an admin (test issuer token).
+pub struct Tenant {
     pub id: Uuid,
+    /// The company ID users sign in with.
     pub slug: String,
-    pub token: String,
+    pub admin: Client,
 }
 
-impl<'a> Tenant<'a> {
-    pub async fn new(app: &'a TestApp) -> Self {
-        Self::with_perms(app, &admin_perms()).await
-    }
-
-    pub async fn with_perms(app: &'a TestApp, perms: &[&str]) -> Self {
+impl Tenant {
+    pub async fn new(app: &TestApp) -> Self {
         let (id, slug) = app.auth_tenant().await.unwrap();
         Self {
-            app,
             id,
             slug,
-            token: app.token(id, perms),
+            admin: app.client_for(id, &admin_perms()),
         }
-    }
-
-    pub fn as_token(&self, token: &str) -> Self {
-        Self {
-            app: self.app,
-            id: self.id,
-            slug: self.slug.clone(),
-            token: token.to_owned(),
-        }
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let res = self
-            .app
-            .http
-            .post(self.app.url(path))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let res = self
-            .app
-            .http
-            .patch(self.app.url(path))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let res = self
-            .app
-            .http
-            .get(self.app.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn delete(&self, path: &str) -> StatusCode {
-        self.app
-            .http
-            .delete(self.app.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    }
-
-    /// A service account with these permissions: (client_id, client_secret, id).
-    pub async fn service_account(&self, perms: &[&str]) -> (String, String, String) {
-        let (s, v) = self
-            .post(
-                "/v1/service-accounts",
-                json!({"name": "sync", "permissions": perms}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        (
-            v["client_id"].as_str().unwrap().into(),
-            v["client_secret"].as_str().unwrap().into(),
-            v["id"].as_str().unwrap().into(),
-        )
-    }
-
-    pub async fn user(&self, email: &str, password: &str, roles: &[&str]) -> String {
-        let (s, v) = self
-            .post(
-                "/v1/users",
-                json!({"email": email, "name": "U", "password": password, "roles": roles}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["id"].as_str().unwrap().into()
     }
 }
 
-/// Client credentials at /oauth/token.
-pub async fn client_token(app: &TestApp, client_id: &str, secret: &str) -> (StatusCode, Value) {
-    let res = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
+/// A service account with these permissions: (client_id, client_secret, id).
+pub async fn service_account(admin: &Client, permissions: &[&str]) -> (String, String, String) {
+    let sa = fixtures::service_account(admin, permissions).await;
+    let field = |name: &str| sa[name].as_str().unwrap().to_owned();
+    (field("client_id"), field("client_secret"), field("id"))
+}
+
+/// A user with these roles; its id.
+pub async fn user(admin: &Client, email: &str, password: &str, roles: &[&str]) -> String {
+    fixtures::user(admin, email, password, roles).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Asserts what CRM lets a token holding `customers:read` (only) do: read
+/// customers, not write them.
+pub async fn assert_reads_customers_only(app: &TestApp, token: &str) {
+    let reader = app.client(token);
+    reader
+        .get("/v1/customers")
         .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap())
+        .assert_status(StatusCode::OK);
+    reader
+        .post("/v1/customers", json!({"name": "From a token"}))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
 }
 
-pub async fn crm_status(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-) -> StatusCode {
-    let mut req = app
-        .http
-        .request(method.clone(), app.url(path))
-        .bearer_auth(token);
-    if method == reqwest::Method::POST {
-        req = req.json(&json!({"name": "From a token"}));
-    }
-    req.send().await.unwrap().status()
+/// Exchanges an API key for an access token at `/oauth/token`.
+pub async fn exchange_api_key(c: &Client, key: &str) -> TestResponse {
+    c.send(c.request(Method::POST, "/oauth/token").form(&[
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        ("subject_token_type", "urn:psa:token-type:api-key"),
+        ("subject_token", key),
+    ]))
+    .await
 }

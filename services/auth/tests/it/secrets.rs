@@ -1,77 +1,52 @@
-use reqwest::StatusCode;
+use psa_testkit::fixtures::{self, client_credentials};
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::{Tenant, app, client_token};
+use crate::{Tenant, app, exchange_api_key, service_account, user};
 
 /// Passwords, client secrets, API keys, tokens and private keys appear in no
 /// log line, no response after creation, and no audit event.
 #[tokio::test]
 async fn secrets_never_reach_logs_responses_or_the_audit_trail() {
     let logs = psa_testkit::LogCapture::install(tracing::Level::TRACE);
-
     let app = app().await;
+    let anon = app.anonymous();
     let t = Tenant::new(&app).await;
     let password = "s3cret-password-never-logged";
-    t.user("dana@acme.example", password, &["readonly"]).await;
-    let (client_id, client_secret, sa_id) = t.service_account(&["customers:read"]).await;
-    let (s, key) = t
-        .post(
-            "/v1/api-keys",
-            json!({"name": "k", "permissions": ["customers:read"]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
+    user(&t.admin, "dana@acme.example", password, &["readonly"]).await;
+    let (client_id, client_secret, sa_id) = service_account(&t.admin, &["customers:read"]).await;
+    let key = fixtures::api_key(&t.admin, &["customers:read"], None).await;
     let api_key = key["key"].as_str().unwrap().to_owned();
     let key_id = key["id"].as_str().unwrap().to_owned();
 
-    let (s, issued) = client_token(&app, &client_id, &client_secret).await;
-    assert_eq!(s, StatusCode::OK);
+    let issued = client_credentials(&anon, &client_id, &client_secret)
+        .await
+        .assert_status(StatusCode::OK);
     let access = issued["access_token"].as_str().unwrap().to_owned();
-    client_token(&app, &client_id, "a-wrong-secret-attempt").await;
-    app.http
-        .get(app.url("/v1/customers"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
-    app.http
-        .post(app.url("/oauth/token"))
-        .form(&[
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ),
-            ("subject_token_type", "urn:psa:token-type:api-key"),
-            ("subject_token", api_key.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (s, _) = t
+    client_credentials(&anon, &client_id, "a-wrong-secret-attempt").await;
+    app.client(&access).get("/v1/customers").await;
+    exchange_api_key(&anon, &api_key).await;
+    t.admin
         .post(
             "/v1/users",
             json!({"email": "x@acme.example", "name": "X", "password": "short"}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    app.http
-        .post(app.url("/oauth/authorize"))
-        .form(&[
-            ("response_type", "code"),
-            ("client_id", "test-client"),
-            ("redirect_uri", &format!("{}/callback", app.base_url)),
-            (
-                "code_challenge",
-                &psa_auth::oauth::pkce_challenge("v".repeat(50).as_str()),
-            ),
-            ("code_challenge_method", "S256"),
-            ("tenant", &t.slug),
-            ("email", "dana@acme.example"),
-            ("password", password),
-        ])
-        .send()
         .await
-        .unwrap();
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    anon.send(anon.request(Method::POST, "/oauth/authorize").form(&[
+        ("response_type", "code"),
+        ("client_id", "test-client"),
+        ("redirect_uri", &anon.url("/callback")),
+        (
+            "code_challenge",
+            &psa_auth::oauth::pkce_challenge("v".repeat(50).as_str()),
+        ),
+        ("code_challenge_method", "S256"),
+        ("tenant", &t.slug),
+        ("email", "dana@acme.example"),
+        ("password", password),
+    ]))
+    .await;
 
     let pool = app.db.module_pool(&psa_auth::module()).unwrap();
     let master = psa_auth::MasterKey::from_base64(&app.config.auth_server.master_key).unwrap();
@@ -79,18 +54,10 @@ async fn secrets_never_reach_logs_responses_or_the_audit_trail() {
     let private_b64 =
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, private.pkcs8());
 
-    let (_, sa) = t.get(&format!("/v1/service-accounts/{sa_id}")).await;
-    let (_, k) = t.get(&format!("/v1/api-keys/{key_id}")).await;
-    let (_, audit) = t.get("/v1/audit-events?limit=200").await;
-    let jwks = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sa = t.admin.get(&format!("/v1/service-accounts/{sa_id}")).await;
+    let k = t.admin.get(&format!("/v1/api-keys/{key_id}")).await;
+    let audit = t.admin.get("/v1/audit-events?limit=200").await;
+    let jwks = anon.get("/.well-known/jwks.json").await;
     // psa_<tenant hex>_<id hex>_<secret>: the secret itself may contain '_'.
     let secret_part = api_key.splitn(4, '_').nth(3).unwrap().to_owned();
     assert!(secret_part.len() >= 40);
@@ -110,13 +77,13 @@ async fn secrets_never_reach_logs_responses_or_the_audit_trail() {
     ] {
         assert!(!log_text.contains(secret), "{name} in logs");
         for (what, text) in [
-            ("service account", sa.to_string()),
-            ("api key", k.to_string()),
-            ("audit", audit.to_string()),
-            ("jwks", jwks.clone()),
+            ("service account", &sa.text),
+            ("api key", &k.text),
+            ("audit", &audit.text),
+            ("jwks", &jwks.text),
         ] {
             assert!(!text.contains(secret), "{name} in {what}");
         }
     }
-    assert!(sa.get("client_secret").is_none() && k.get("key").is_none());
+    assert!(sa.body.get("client_secret").is_none() && k.body.get("key").is_none());
 }
