@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use psa_runtime::PlatformConfig;
-use psa_testkit::TestApp;
+use psa_testkit::{TestApp, fixtures};
 use uuid::Uuid;
 
 pub fn db_modules() -> Vec<psa_runtime::Module> {
@@ -28,6 +28,14 @@ pub async fn gateway(adjust: impl FnOnce(&mut PlatformConfig)) -> TestApp {
 /// A tenant the auth module knows (API keys need an active tenant).
 pub async fn tenant(app: &TestApp) -> Uuid {
     app.auth_tenant().await.unwrap().0
+}
+
+/// A new API key of `tenant` reading customers (with its own per-minute
+/// limit if given).
+pub async fn reader_key(app: &TestApp, tenant: Uuid, per_minute: Option<u32>) -> String {
+    let admin = app.client_for(tenant, &["api_keys:write", "customers:read"]);
+    let key = fixtures::api_key(&admin, &["customers:read"], per_minute).await;
+    key["key"].as_str().unwrap().to_owned()
 }
 
 /// An upstream that only counts what reaches it.

@@ -2,43 +2,31 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use psa_runtime::config::FailMode;
-use psa_testkit::{FaultProxy, TestApp};
+use psa_testkit::{Client, FaultProxy, TestApp};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::{gateway, tenant};
-
-async fn key(app: &TestApp, t: Uuid, limit: u32) -> String {
-    let admin = app.token(t, &["api_keys:write", "customers:read"]);
-    let v: Value = app.http.post(app.url("/v1/api-keys")).bearer_auth(&admin)
-        .json(&json!({"name": "k", "permissions": ["customers:read"], "rate_limit_per_minute": limit}))
-        .send().await.unwrap().json().await.unwrap();
-    v["key"].as_str().unwrap().to_owned()
-}
-
-async fn get(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http
-        .get(app.url("/v1/customers"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
+use crate::{gateway, reader_key, tenant};
 
 #[tokio::test]
 async fn per_key_limit_with_structured_headers() {
     let app = gateway(|_| {}).await;
     let t = tenant(&app).await;
-    let (k1, k2) = (key(&app, t, 10).await, key(&app, t, 10).await);
+    let k1 = app.client(reader_key(&app, t, Some(10)).await);
+    let k2 = app.client(reader_key(&app, t, Some(10)).await);
     for i in 0..10 {
-        let res = get(&app, &k1).await;
-        assert_eq!(res.status(), StatusCode::OK, "request {i}");
-        assert_eq!(res.headers()["ratelimit-remaining"], (9 - i).to_string());
+        let res = k1.get("/v1/customers").await;
+        assert_eq!(res.status, StatusCode::OK, "request {i}");
+        assert_eq!(
+            res.header("ratelimit-remaining"),
+            Some((9 - i).to_string().as_str())
+        );
     }
-    let refused = get(&app, &k1).await;
-    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    let h = refused.headers();
+    let refused = k1
+        .get("/v1/customers")
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let h = &refused.headers;
     let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1);
     let policy = sfv::Parser::new(h["ratelimit-policy"].to_str().unwrap())
@@ -62,11 +50,7 @@ async fn per_key_limit_with_structured_headers() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     assert_eq!(
-        refused.headers()["content-type"],
-        "application/problem+json"
-    );
-    assert_eq!(
-        get(&app, &k2).await.status(),
+        k2.get("/v1/customers").await.status,
         StatusCode::OK,
         "another key is unaffected"
     );
@@ -85,19 +69,16 @@ async fn two_gateways_share_one_limit() {
     let a = gateway(move |c| limit(c, &p1)).await;
     let b = gateway(move |c| limit(c, &p2)).await;
     // Both tokens have client_id psa-dev: one client, one quota.
-    let (ta, tb) = (
-        a.token(Uuid::now_v7(), &["customers:read"]),
-        b.token(Uuid::now_v7(), &["customers:read"]),
+    let (ca, cb) = (
+        a.new_tenant(&["customers:read"]).1,
+        b.new_tenant(&["customers:read"]).1,
     );
     let mut accepted = 0;
     for i in 0..30 {
-        let res = if i % 2 == 0 {
-            get(&a, &ta).await
-        } else {
-            get(&b, &tb).await
-        };
-        assert!(!res.status().is_server_error());
-        if res.status() == StatusCode::OK {
+        let via = if i % 2 == 0 { &ca } else { &cb };
+        let res = via.get("/v1/customers").await;
+        assert!(!res.status.is_server_error(), "{res}");
+        if res.status == StatusCode::OK {
             accepted += 1;
         }
     }
@@ -115,7 +96,7 @@ async fn redis_has(prefix: &str) -> bool {
     exists
 }
 
-async fn with_redis_down(mode: FailMode) -> (TestApp, FaultProxy, String) {
+async fn with_redis_down(mode: FailMode) -> (TestApp, FaultProxy, Client) {
     let redis: SocketAddr = "127.0.0.1:6379".parse().unwrap();
     let proxy = FaultProxy::start(redis).await.unwrap();
     let url = format!("redis://{}", proxy.addr);
@@ -127,26 +108,20 @@ async fn with_redis_down(mode: FailMode) -> (TestApp, FaultProxy, String) {
     })
     .await;
     let prefix = app.config.gateway.rate_limit.key_prefix.clone();
-    let token = app.token(Uuid::now_v7(), &["customers:read"]);
-    let first = get(&app, &token).await;
-    let (status, headers) = (first.status(), format!("{:?}", first.headers()));
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{headers} {}",
-        first.text().await.unwrap()
-    );
+    let reader = app.new_tenant(&["customers:read"]).1;
+    let first = reader.get("/v1/customers").await;
+    assert_eq!(first.status, StatusCode::OK, "{:?} {first}", first.headers);
     assert!(redis_has(&prefix).await, "the shared limiter is in use");
     proxy.set_down(true);
-    (app, proxy, token)
+    (app, proxy, reader)
 }
 
 #[tokio::test]
 async fn redis_down_local_mode_keeps_limiting_then_resumes() {
-    let (app, proxy, token) = with_redis_down(FailMode::Local).await;
+    let (app, proxy, reader) = with_redis_down(FailMode::Local).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        statuses.push(get(&app, &token).await.status());
+        statuses.push(reader.get("/v1/customers").await.status);
     }
     assert!(
         statuses.iter().all(|s| !s.is_server_error()),
@@ -173,7 +148,7 @@ async fn redis_down_local_mode_keeps_limiting_then_resumes() {
             .query_async(&mut conn)
             .await
             .unwrap();
-        let status = get(&app, &token).await.status();
+        let status = reader.get("/v1/customers").await.status;
         let after: i64 = redis::cmd("PTTL")
             .arg(&key)
             .query_async(&mut conn)
@@ -192,17 +167,21 @@ async fn redis_down_local_mode_keeps_limiting_then_resumes() {
 
 #[tokio::test]
 async fn redis_down_open_mode_passes() {
-    let (app, _proxy, token) = with_redis_down(FailMode::Open).await;
+    let (_app, _proxy, reader) = with_redis_down(FailMode::Open).await;
     for _ in 0..8 {
-        assert_eq!(get(&app, &token).await.status(), StatusCode::OK);
+        reader
+            .get("/v1/customers")
+            .await
+            .assert_status(StatusCode::OK);
     }
 }
 
 #[tokio::test]
 async fn redis_down_closed_mode_refuses_with_503() {
-    let (app, _proxy, token) = with_redis_down(FailMode::Closed).await;
-    let res = get(&app, &token).await;
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
-    assert!(res.headers().contains_key("retry-after"));
+    let (_app, _proxy, reader) = with_redis_down(FailMode::Closed).await;
+    let res = reader
+        .get("/v1/customers")
+        .await
+        .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert!(res.header("retry-after").is_some());
 }

@@ -1,9 +1,9 @@
-use psa_testkit::TestApp;
-use reqwest::StatusCode;
-use serde_json::Value;
-use uuid::Uuid;
+use std::net::SocketAddr;
 
-use crate::db_modules;
+use psa_testkit::TestApp;
+use reqwest::{Method, StatusCode};
+
+use crate::gateway;
 
 /// Serves the CRM module alone on `listener` (a separate "process").
 fn serve_crm(app: &TestApp, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
@@ -14,58 +14,43 @@ fn serve_crm(app: &TestApp, listener: tokio::net::TcpListener) -> tokio::task::J
     })
 }
 
+/// The gateway with CRM's routes sent to `crm` over HTTP.
+async fn gateway_to_crm_at(crm: SocketAddr, upstream_timeout_secs: Option<u64>) -> TestApp {
+    gateway(move |cfg| {
+        cfg.gateway
+            .upstreams
+            .insert("crm".into(), format!("http://{crm}"));
+        if let Some(secs) = upstream_timeout_secs {
+            cfg.gateway.upstream_timeout_secs = secs;
+        }
+    })
+    .await
+}
+
 /// A module that is down fails only its own routes (503 + Retry-After), and
 /// recovers without a gateway restart.
 #[tokio::test]
 async fn a_stopped_module_fails_only_its_routes() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = TestApp::spawn_custom(
-        &db_modules(),
-        |cfg| {
-            cfg.gateway
-                .upstreams
-                .insert("crm".into(), format!("http://{addr}"));
-        },
-        |cfg, v| psa_gateway::app(cfg, &[psa_auth::module(), psa_crm::module()], v),
-    )
-    .await
-    .unwrap();
+    let app = gateway_to_crm_at(addr, None).await;
     let crm = serve_crm(&app, listener);
-    let t = Uuid::now_v7();
-    let token = app.token(t, &["customers:read", "users:read"]);
-    let get = |path: &'static str| {
-        let (app, token) = (&app, token.clone());
-        async move {
-            app.http
-                .get(app.url(path))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(get("/v1/customers").await.status(), StatusCode::OK);
+    let c = app.new_tenant(&["customers:read", "users:read"]).1;
+    c.get("/v1/customers").await.assert_status(StatusCode::OK);
 
     crm.abort();
     let _ = crm.await;
-    let down = get("/v1/customers").await;
-    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(down.headers().contains_key("retry-after"));
+    let down = c
+        .get("/v1/customers")
+        .await
+        .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert!(down.header("retry-after").is_some());
     assert_eq!(
-        get("/v1/users").await.status(),
+        c.get("/v1/users").await.status,
         StatusCode::OK,
         "other modules keep working"
     );
-    let ready: Value = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.anonymous().get("/readyz").await;
     let upstream = ready["checks"]
         .as_array()
         .unwrap()
@@ -78,7 +63,7 @@ async fn a_stopped_module_fails_only_its_routes() {
     let again = tokio::net::TcpListener::bind(addr).await.unwrap();
     let _crm = serve_crm(&app, again);
     assert_eq!(
-        get("/v1/customers").await.status(),
+        c.get("/v1/customers").await.status,
         StatusCode::OK,
         "recovered without a gateway restart"
     );
@@ -91,33 +76,20 @@ async fn the_request_id_reaches_the_module_logs() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = TestApp::spawn_custom(
-        &db_modules(),
-        |cfg| {
-            cfg.gateway
-                .upstreams
-                .insert("crm".into(), format!("http://{addr}"));
-        },
-        |cfg, v| psa_gateway::app(cfg, &[psa_auth::module(), psa_crm::module()], v),
-    )
-    .await
-    .unwrap();
+    let app = gateway_to_crm_at(addr, None).await;
     // The module runs with its own layer stack, as a separate process would.
-    let verifier = psa_runtime::serve::verifier_with(&app.config, Some(&app.key)).unwrap();
-    let router = psa_runtime::serve::app(&app.config, &[psa_crm::module()], verifier).unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let _crm = serve_crm(&app, listener);
 
-    let id = format!("trace-me-{}", Uuid::new_v4().simple());
-    let res = app
-        .http
-        .get(app.url("/v1/customers"))
-        .bearer_auth(app.token(Uuid::now_v7(), &["customers:read"]))
-        .header("x-request-id", &id)
-        .send()
+    let id = format!("trace-me-{}", uuid::Uuid::new_v4().simple());
+    let c = app.new_tenant(&["customers:read"]).1;
+    let res = c
+        .send(
+            c.request(Method::GET, "/v1/customers")
+                .header("x-request-id", &id),
+        )
         .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()["x-request-id"], id.as_str());
+        .assert_status(StatusCode::OK);
+    assert_eq!(res.header("x-request-id"), Some(id.as_str()));
     let text = logs.text();
     // One access-log line from the gateway and one from the module, both with the client's id
     // (a module that had not received it would log an id of its own).
@@ -141,25 +113,10 @@ async fn a_slow_upstream_times_out_with_504() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, slow).await });
-    let app = TestApp::spawn_custom(
-        &db_modules(),
-        |cfg| {
-            cfg.gateway
-                .upstreams
-                .insert("crm".into(), format!("http://{addr}"));
-            cfg.gateway.upstream_timeout_secs = 1;
-        },
-        |cfg, v| psa_gateway::app(cfg, &[psa_auth::module(), psa_crm::module()], v),
-    )
-    .await
-    .unwrap();
-    let res = app
-        .http
-        .get(app.url("/v1/customers"))
-        .bearer_auth(app.token(Uuid::now_v7(), &["customers:read"]))
-        .send()
+    let app = gateway_to_crm_at(addr, Some(1)).await;
+    app.new_tenant(&["customers:read"])
+        .1
+        .get("/v1/customers")
         .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
+        .assert_problem(StatusCode::GATEWAY_TIMEOUT, "gateway_timeout");
 }
