@@ -110,21 +110,14 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
     // Keep draining its log so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
 
-    let http = reqwest::Client::new();
-    let res = http
-        .get(format!("http://127.0.0.1:{port}/v1/customers"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let demo = psa_testkit::Client::new(format!("http://127.0.0.1:{port}")).bearer(&token);
+    let res = demo.get("/v1/customers").await;
     assert!(
-        res.headers().contains_key("ratelimit-policy"),
+        res.header("ratelimit-policy").is_some(),
         "serve all is fronted by the gateway"
     );
-    let body: serde_json::Value = res.json().await.unwrap();
-    let names: Vec<&str> = body["data"]
-        .as_array()
-        .unwrap()
+    let names: Vec<&str> = res
+        .items()
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
@@ -133,16 +126,8 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
         3,
         "three demo customers, seeded once: {names:?}"
     );
-    let tickets: serde_json::Value = http
-        .get(format!("http://127.0.0.1:{port}/v1/tickets"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tickets = tickets["data"].as_array().unwrap();
+    let tickets = demo.get("/v1/tickets").await;
+    let tickets = tickets.items();
     assert_eq!(
         tickets.len(),
         6,
@@ -166,17 +151,12 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
         .output()
         .unwrap();
     let other_tenant = String::from_utf8(dev.stdout).unwrap().trim().to_owned();
-    let empty: serde_json::Value = http
-        .get(format!("http://127.0.0.1:{port}/v1/customers"))
-        .bearer_auth(&other_tenant)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert!(
-        empty["data"].as_array().unwrap().is_empty(),
+        demo.bearer(other_tenant)
+            .get("/v1/customers")
+            .await
+            .items()
+            .is_empty(),
         "another tenant sees none of the demo"
     );
 

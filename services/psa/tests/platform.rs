@@ -33,24 +33,13 @@ async fn the_served_document_and_docs_page_match() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     let app = TestApp::spawn(&psa::all_modules()).await.unwrap();
-    let served: serde_json::Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(served, doc, "/openapi.json serves the merged document");
-    let docs = app.http.get(app.url("/docs/")).send().await.unwrap();
-    assert_eq!(docs.status(), 200);
+    let anonymous = app.anonymous();
+    let served = anonymous.get("/openapi.json").await;
+    assert_eq!(served.body, doc, "/openapi.json serves the merged document");
+    let docs = anonymous.get("/docs/").await;
+    assert_eq!(docs.status, 200);
     assert!(
-        docs.text()
-            .await
-            .unwrap()
-            .to_lowercase()
-            .contains("swagger"),
+        docs.text.to_lowercase().contains("swagger"),
         "the docs page is served from the binary"
     );
 }
