@@ -6,11 +6,10 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use lapin::options::{BasicAckOptions, BasicGetOptions};
-use psa_e2e::{Caller, Platform};
-use psa_events::{Bus, CloudEvent};
-use psa_testkit::FaultProxy;
-use reqwest::{Method, StatusCode};
+use psa_e2e::Platform;
+use psa_testkit::broker::take;
+use psa_testkit::{Client, FaultProxy, fixtures};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const STAFF: &[&str] = &[
@@ -23,76 +22,30 @@ const STAFF: &[&str] = &[
     "time:write",
 ];
 
-fn contract(customer: &str) -> Value {
-    let t = |r: u32, s: u32| json!({"response_minutes": r, "resolution_minutes": s});
-    let windows: Vec<Value> = ["mon", "tue", "wed", "thu", "fri"]
-        .iter()
-        .map(|d| json!({"day": d, "start": "08:00", "end": "17:00"}))
-        .collect();
-    json!({
-        "customer_id": customer, "name": "Managed services", "type": "managed_services",
-        "status": "active", "start_date": "2026-01-01", "currency": "EUR", "monthly_fee": "990.00",
-        "sla": {"low": t(480, 4800), "medium": t(240, 1440), "high": t(60, 480), "critical": t(15, 240)},
-        "business_hours": {"time_zone": "Europe/Berlin", "windows": windows},
-    })
-}
+/// How long events and projections may take to travel.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Opens a ticket once the tickets module has learnt of the customer (and,
 /// with `due`, of its contract) from CRM's events.
-async fn open_ticket(staff: &Caller<'_>, customer: &str, due: bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
+async fn open_ticket(staff: &Client, customer: &str, due: bool) -> Value {
+    let deadline = Instant::now() + PATIENCE;
     loop {
-        let (s, t) = staff
+        let t = staff
             .post(
                 "/v1/tickets",
                 json!({"title": "Mail is down", "priority": "high", "customer_id": customer}),
             )
             .await;
-        if s == StatusCode::CREATED && (!due || t["response_due_at"].is_string()) {
-            return t;
+        if t.status == StatusCode::CREATED && (!due || t["response_due_at"].is_string()) {
+            return t.body;
         }
         assert!(
-            s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::CREATED,
-            "only 'unknown customer' while the projection catches up: {s} {t}"
+            t.status == StatusCode::UNPROCESSABLE_ENTITY || t.status == StatusCode::CREATED,
+            "only 'unknown customer' while the projection catches up: {t}"
         );
         assert!(Instant::now() < deadline, "tickets never learnt of it: {t}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Takes the events in `queue` until `done` says enough or 20 s pass.
-async fn take(bus: &Bus, queue: &str, done: impl Fn(&[CloudEvent]) -> bool) -> Vec<CloudEvent> {
-    let ch = bus.channel().await.expect("RabbitMQ");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut got = Vec::new();
-    while !done(&got) && Instant::now() < deadline {
-        match ch
-            .basic_get(queue.into(), BasicGetOptions::default())
-            .await
-            .expect("basic.get")
-        {
-            Some(m) => {
-                let event: CloudEvent =
-                    serde_json::from_slice(&m.delivery.data).expect("a CloudEvent");
-                assert_eq!(
-                    m.delivery
-                        .properties
-                        .message_id()
-                        .as_ref()
-                        .map(|s| s.to_string()),
-                    Some(event.id.to_string()),
-                    "message_id is the event id"
-                );
-                m.delivery
-                    .ack(BasicAckOptions::default())
-                    .await
-                    .expect("ack");
-                got.push(event);
-            }
-            None => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    got
 }
 
 /// Flow 1 (ticket lifecycle): a service account signs in, sets up a customer
@@ -101,7 +54,7 @@ async fn take(bus: &Bus, queue: &str, done: impl Fn(&[CloudEvent]) -> bool) -> V
 #[tokio::test]
 async fn ticket_lifecycle_across_modules() {
     let p = Platform::start(|_| {}).await;
-    let bus = p.bus();
+    let bus = p.gw.bus();
     let queue = bus
         .declare_queue(
             "e2e.tickets",
@@ -113,16 +66,14 @@ async fn ticket_lifecycle_across_modules() {
     let tenant = p.tenant().await;
     let staff = tenant.service_account(STAFF).await;
 
-    let (s, customer) = staff
-        .post(
+    let customer = staff
+        .create(
             "/v1/customers",
             json!({"name": "Contoso AG", "customer_number": "C-1"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{customer}");
     let cid = customer["id"].as_str().expect("an id");
-    let (s, c) = staff.post("/v1/contracts", contract(cid)).await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let c = fixtures::contract(&staff, cid).await;
 
     let ticket = open_ticket(&staff, cid, true).await;
     let tid = ticket["id"].as_str().expect("an id").to_owned();
@@ -135,25 +86,24 @@ async fn ticket_lifecycle_across_modules() {
     );
     let path = format!("/v1/tickets/{tid}");
     for status in ["open", "in_progress"] {
-        let (s, t) = staff.patch(&path, json!({"status": status})).await;
-        assert_eq!(s, StatusCode::OK, "{t}");
+        staff
+            .patch(&path, json!({"status": status}))
+            .await
+            .assert_status(StatusCode::OK);
     }
-    let (s, _) = staff
-        .post(
+    staff
+        .create(
             &format!("{path}/comments"),
             json!({"body": "Looking into it", "visibility": "public"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (s, entry) = staff
-        .post(
+    staff
+        .create(
             &format!("{path}/time-entries"),
             json!({"started_at": "2026-11-23T09:00:00Z", "minutes": 30, "description": "Restarted the relay"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{entry}");
-    let (s, now) = staff.get(&path).await;
-    assert_eq!(s, StatusCode::OK);
+    let now = staff.get(&path).await.assert_status(StatusCode::OK);
     assert_eq!(now["status"], "in_progress");
     assert!(
         now["first_response_at"].is_string(),
@@ -162,10 +112,10 @@ async fn ticket_lifecycle_across_modules() {
 
     // (Tickets opened while the contract was still on its way have their own
     // events; this ticket's are the ones that matter.)
-    let mine = |got: &[CloudEvent]| -> Vec<CloudEvent> {
+    let mine = |got: &[psa_events::CloudEvent]| -> Vec<psa_events::CloudEvent> {
         got.iter().filter(|e| e.subject == tid).cloned().collect()
     };
-    let events = mine(&take(&bus, &queue, |got| mine(got).len() >= 3).await);
+    let events = mine(&take(&bus, &queue, PATIENCE, |got| mine(got).len() >= 3).await);
     let seen: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         seen,
@@ -183,10 +133,13 @@ async fn ticket_lifecycle_across_modules() {
     // the projection included), none of the reads.
     let deadline = Instant::now() + Duration::from_secs(10);
     let audited = loop {
-        let (s, page) = tenant.admin.get("/v1/audit-log?limit=100").await;
-        assert_eq!(s, StatusCode::OK, "{page}");
-        let rows = page["data"].as_array().expect("rows").clone();
-        let writes: Vec<(String, i64)> = rows
+        let page = tenant
+            .admin
+            .get("/v1/audit-log?limit=100")
+            .await
+            .assert_status(StatusCode::OK);
+        let writes: Vec<(String, i64)> = page
+            .items()
             .iter()
             .map(|r| {
                 (
@@ -233,13 +186,11 @@ async fn tenants_are_separated_in_every_module() {
         ta.service_account(STAFF).await,
         tb.service_account(STAFF).await,
     );
-    let (_, customer) = a
-        .post("/v1/customers", json!({"name": "A's customer"}))
-        .await;
+    let customer = fixtures::customer(&a, "A's customer").await;
     let cid = customer["id"].as_str().expect("an id");
-    let (_, c) = a.post("/v1/contracts", contract(cid)).await;
+    let c = fixtures::contract(&a, cid).await;
     let ticket = open_ticket(&a, cid, true).await;
-    let a_sa = ta.admin.get("/v1/service-accounts").await.1["data"][0]["id"]
+    let a_sa = ta.admin.get("/v1/service-accounts").await.items()[0]["id"]
         .as_str()
         .expect("A's account")
         .to_owned();
@@ -254,15 +205,19 @@ async fn tenants_are_separated_in_every_module() {
         ),
     ];
     for path in &theirs {
-        assert_eq!(b.get(path).await.0, StatusCode::NOT_FOUND, "GET {path}");
+        assert_eq!(
+            b.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "GET {path}"
+        );
     }
     for (path, change) in theirs.iter().zip([
         json!({"name": "taken"}),
         json!({"name": "taken"}),
         json!({"title": "taken"}),
     ]) {
-        let (s, _) = b.patch(path, change).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "PATCH {path}");
+        let res = b.patch(path, change).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "PATCH {path}: {res}");
     }
     for list in [
         "/v1/customers",
@@ -270,24 +225,19 @@ async fn tenants_are_separated_in_every_module() {
         "/v1/tickets",
         "/v1/time-entries",
     ] {
-        let (s, page) = b.get(list).await;
-        assert_eq!(s, StatusCode::OK, "{list}");
-        assert_eq!(page["data"], json!([]), "{list} shows B nothing of A's");
+        let page = b.get(list).await;
+        assert_eq!(page.status, StatusCode::OK, "{list}");
+        assert!(page.items().is_empty(), "{list} shows B nothing of A's");
     }
-    assert_eq!(
-        tb.admin
-            .get(&format!("/v1/service-accounts/{a_sa}"))
-            .await
-            .0,
-        StatusCode::NOT_FOUND
-    );
+    tb.admin
+        .get(&format!("/v1/service-accounts/{a_sa}"))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
     // B cannot open a ticket for A's customer: it is not B's customer.
-    let (s, _) = b
-        .post("/v1/tickets", json!({"title": "x", "customer_id": cid}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = b.post("/v1/tickets", fixtures::ticket_body(cid)).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
     assert_eq!(
-        a.get(&theirs[2]).await.1["title"],
+        a.get(&theirs[2]).await["title"],
         ticket["title"],
         "A's data is untouched"
     );
@@ -308,42 +258,43 @@ async fn crm_and_broker_down_leave_ticketing_working() {
         cfg.events.publish_timeout_ms = 1000;
     })
     .await;
-    let bus = p.bus();
+    let bus = p.gw.bus();
     let queue = bus
         .declare_queue("e2e.created", &["ticket.created"], 3)
         .await
         .expect("a queue");
     let tenant = p.tenant().await;
     let staff = tenant.service_account(STAFF).await;
-    let (_, customer) = staff
-        .post("/v1/customers", json!({"name": "Known GmbH"}))
-        .await;
+    let customer = fixtures::customer(&staff, "Known GmbH").await;
     let cid = customer["id"].as_str().expect("an id");
     let first = open_ticket(&staff, cid, false).await;
 
     proxy.set_down(true);
     p.stop("crm").await;
-    let (s, headers, problem) = staff.send(Method::GET, "/v1/customers", None).await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
-    assert!(headers.contains_key("retry-after"));
-    assert_eq!(problem["status"], 503, "a problem document");
+    let down = staff
+        .get("/v1/customers")
+        .await
+        .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert!(down.header("retry-after").is_some());
     let mut ids = BTreeSet::from([first["id"].as_str().expect("an id").to_owned()]);
     for i in 0..5 {
-        let (s, t) = staff
-            .post(
+        let t = staff
+            .create(
                 "/v1/tickets",
                 json!({"title": format!("during the outage {i}"), "customer_id": cid}),
             )
             .await;
-        assert_eq!(s, StatusCode::CREATED, "{t}");
         ids.insert(t["id"].as_str().expect("an id").to_owned());
     }
 
     proxy.set_down(false);
     p.restart("crm").await;
-    let (s, _) = staff.get(&format!("/v1/customers/{cid}")).await;
-    assert_eq!(s, StatusCode::OK, "CRM is back behind the same gateway");
-    let events = take(&bus, &queue, |got| {
+    assert_eq!(
+        staff.get(&format!("/v1/customers/{cid}")).await.status,
+        StatusCode::OK,
+        "CRM is back behind the same gateway"
+    );
+    let events = take(&bus, &queue, PATIENCE, |got| {
         got.iter()
             .map(|e| e.subject.clone())
             .collect::<BTreeSet<_>>()
@@ -363,38 +314,23 @@ async fn api_keys_work_across_separate_services() {
     let p = Platform::start(|_| {}).await;
     let tenant = p.tenant().await;
     let staff = tenant.service_account(STAFF).await;
-    let (s, _) = staff
-        .post("/v1/customers", json!({"name": "Keyed AG"}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (s, created) = tenant
-        .admin
-        .post(
-            "/v1/api-keys",
-            json!({"name": "reporting", "permissions": ["customers:read", "tickets:read"], "rate_limit_per_minute": 3}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{created}");
-    let key = Caller {
-        platform: &p,
-        token: created["key"]
-            .as_str()
-            .expect("the key, shown once")
-            .to_owned(),
-    };
-    let (s, page) = key.get("/v1/customers").await;
-    assert_eq!(s, StatusCode::OK, "{page}");
-    assert_eq!(page["data"][0]["name"], "Keyed AG", "the key's tenant");
-    let (s, _) = key.get("/v1/tickets").await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, _) = key.post("/v1/customers", json!({"name": "x"})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "the key's scope holds");
-    let (s, headers, problem) = key.send(Method::GET, "/v1/customers", None).await;
-    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{problem}");
-    assert!(headers.contains_key("retry-after"));
-    let (s, _) = staff.get("/v1/customers").await;
+    fixtures::customer(&staff, "Keyed AG").await;
+    let created =
+        fixtures::api_key(&tenant.admin, &["customers:read", "tickets:read"], Some(3)).await;
+    let key =
+        p.gw.client(created["key"].as_str().expect("the key, shown once"));
+    let page = key.get("/v1/customers").await.assert_status(StatusCode::OK);
+    assert_eq!(page.items()[0]["name"], "Keyed AG", "the key's tenant");
+    key.get("/v1/tickets").await.assert_status(StatusCode::OK);
+    let res = key.post("/v1/customers", json!({"name": "x"})).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "the key's scope holds");
+    let limited = key
+        .get("/v1/customers")
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
     assert_eq!(
-        s,
+        staff.get("/v1/customers").await.status,
         StatusCode::OK,
         "other callers are not limited by the key"
     );

@@ -6,14 +6,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use psa_events::{Bus, BusConfig};
 use psa_runtime::{Module, PlatformConfig, Registry};
-use psa_testkit::TestApp;
-use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use psa_testkit::{Client, TestApp, fixtures};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -33,9 +28,6 @@ pub fn registry() -> Arc<Registry> {
     let modules = std::iter::once(psa_gateway::module()).chain(MODULES.iter().map(|(_, m)| m()));
     Arc::new(Registry::new(modules).expect("the modules fit together"))
 }
-
-/// RabbitMQ as the tests reach it directly (not through any fault proxy).
-pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 struct Server {
     shutdown: oneshot::Sender<()>,
@@ -135,111 +127,29 @@ impl Platform {
         self.serve(name, listener);
     }
 
-    /// A bus straight to RabbitMQ with this platform's prefix.
-    pub fn bus(&self) -> Bus {
-        Bus::new(BusConfig {
-            url: AMQP.into(),
-            timeout: Duration::from_secs(5),
-            ..self.gw.config.events.bus()
-        })
-    }
-
     /// A new active tenant with an admin (test issuer token, all of the
     /// built-in admin role's permissions).
-    pub async fn tenant(&self) -> Tenant<'_> {
+    pub async fn tenant(&self) -> Tenant {
         let (id, _) = self.gw.auth_tenant().await.expect("a tenant");
         let perms = registry().builtin_role("admin").expect("the admin role");
         Tenant {
             id,
-            admin: Caller {
-                platform: self,
-                token: self.gw.token(id, &perms),
-            },
+            admin: self.gw.client_for(id, &perms),
         }
     }
 }
 
-pub struct Tenant<'a> {
+pub struct Tenant {
     pub id: Uuid,
     /// The tenant's admin, for set-up (service accounts, audit log).
-    pub admin: Caller<'a>,
+    pub admin: Client,
 }
 
-impl<'a> Tenant<'a> {
+impl Tenant {
     /// A service account with `permissions`, signed in the real way: client
     /// credentials at `/oauth/token` through the gateway.
-    pub async fn service_account(&self, permissions: &[&str]) -> Caller<'a> {
-        let (s, _, sa) = self
-            .admin
-            .send(
-                Method::POST,
-                "/v1/service-accounts",
-                Some(json!({"name": "e2e", "permissions": permissions})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{sa}");
-        let p = self.admin.platform;
-        let res =
-            p.gw.http
-                .post(p.gw.url("/oauth/token"))
-                .basic_auth(
-                    sa["client_id"].as_str().expect("a client id"),
-                    sa["client_secret"].as_str(),
-                )
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .expect("the token endpoint answers");
-        assert_eq!(res.status(), StatusCode::OK);
-        let body: Value = res.json().await.expect("a token response");
-        Caller {
-            platform: p,
-            token: body["access_token"]
-                .as_str()
-                .expect("an access token")
-                .to_owned(),
-        }
-    }
-}
-
-/// Someone calling the platform through the gateway with a bearer token.
-pub struct Caller<'a> {
-    pub platform: &'a Platform,
-    pub token: String,
-}
-
-impl Caller<'_> {
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, HeaderMap, Value) {
-        let gw = &self.platform.gw;
-        let mut req = gw
-            .http
-            .request(method, gw.url(path))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("the gateway answers");
-        let (status, headers) = (res.status(), res.headers().clone());
-        (status, headers, res.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let (s, _, v) = self.send(Method::GET, path, None).await;
-        (s, v)
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let (s, _, v) = self.send(Method::POST, path, Some(body)).await;
-        (s, v)
-    }
-
-    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let (s, _, v) = self.send(Method::PATCH, path, Some(body)).await;
-        (s, v)
+    pub async fn service_account(&self, permissions: &[&str]) -> Client {
+        let account = fixtures::service_account(&self.admin, permissions).await;
+        fixtures::signed_in(&self.admin, &account).await
     }
 }
