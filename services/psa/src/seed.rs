@@ -157,11 +157,11 @@ async fn seed_tickets(
     contract: &Value,
 ) -> anyhow::Result<()> {
     let mut tx = psa_db::begin_tenant(pool, DEMO_TENANT).await?;
-    psa_tickets::service::project(&mut tx, "customer.created", customer)
+    psa_tickets::events::project(&mut tx, "customer.created", customer)
         .await
         .map_err(anyhow::Error::msg)?;
     if contract.is_object() {
-        psa_tickets::service::project(&mut tx, "contract.created", contract)
+        psa_tickets::events::project(&mut tx, "contract.created", contract)
             .await
             .map_err(anyhow::Error::msg)?;
     }

@@ -1,14 +1,19 @@
 //! What tickets publish: one typed event type per change. `data` is the
 //! ticket or time entry as GET returns it, or a small struct around it where
-//! the event says more than the resource.
+//! the event says more than the resource. And what they consume: CRM's
+//! customer and contract events, decoded as CRM's own types, kept in the
+//! projection.
 
 use psa_events::catalog::{EventSpec, EventType};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgConnection;
 use utoipa::ToSchema;
 
 use crate::domain::comment::Comment;
 use crate::domain::ticket::Ticket;
 use crate::domain::time_entry::TimeEntry;
+use crate::repo;
 
 /// `ticket.comment_added`: the comment and its ticket after it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -77,3 +82,40 @@ pub const PUBLISHES: &[EventSpec] = &[
     TIME_ENTRY_UPDATED.spec(),
     TIME_ENTRY_DELETED.spec(),
 ];
+
+/// The event type among `types` named `name`.
+fn one_of<T>(name: &str, types: [EventType<T>; 3]) -> Option<EventType<T>> {
+    types.into_iter().find(|t| t.name == name)
+}
+
+/// Applies a CRM event to the projection; older versions than stored are
+/// ignored. `data` is decoded as the CRM's own type for the event.
+pub async fn project(
+    conn: &mut PgConnection,
+    event_type: &str,
+    data: &Value,
+) -> Result<(), String> {
+    use psa_crm::events::{
+        CONTRACT_CREATED, CONTRACT_DELETED, CONTRACT_UPDATED, CUSTOMER_CREATED, CUSTOMER_DELETED,
+        CUSTOMER_UPDATED,
+    };
+    let decode_error = |e: serde_json::Error| format!("{event_type}: {e}");
+    let result = if let Some(event) = one_of(
+        event_type,
+        [CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED],
+    ) {
+        let customer = event.decode(data).map_err(decode_error)?;
+        repo::projection::upsert_customer(conn, &customer, event.name == CUSTOMER_DELETED.name)
+            .await
+    } else if let Some(event) = one_of(
+        event_type,
+        [CONTRACT_CREATED, CONTRACT_UPDATED, CONTRACT_DELETED],
+    ) {
+        let contract = event.decode(data).map_err(decode_error)?;
+        repo::projection::upsert_contract(conn, &contract, event.name == CONTRACT_DELETED.name)
+            .await
+    } else {
+        return Ok(());
+    };
+    result.map_err(|e| e.to_string())
+}

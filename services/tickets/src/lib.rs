@@ -7,7 +7,6 @@ pub mod error;
 pub mod events;
 pub mod repo;
 pub mod routes;
-pub mod service;
 pub mod state;
 pub mod workers;
 

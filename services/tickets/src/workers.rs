@@ -5,14 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use psa_events::Bus;
 use psa_events::outbox::{Consumer, Relay};
+use psa_kernel::{Store, Tx};
 use psa_runtime::Workers;
 use psa_runtime::config::EventsConfig;
 use sqlx::PgPool;
 
-use crate::service;
+use crate::events::{BreachKind, SlaBreached, TICKET_SLA_BREACHED};
+use crate::{events, repo};
 
 /// The queue of the CRM projection.
 pub const PROJECTION_QUEUE: &str = "tickets.crm-projection";
@@ -34,9 +37,30 @@ pub fn projection(bus: Arc<Bus>, pool: PgPool, queue: String) -> Consumer {
         schema: "tickets",
         queue,
         handler: Arc::new(|event, conn| {
-            async move { service::project(conn, &event.event_type, &event.data).await }.boxed()
+            async move { events::project(conn, &event.event_type, &event.data).await }.boxed()
         }),
     }
+}
+
+/// Reports every SLA breach once: the conditional update is the guard.
+pub async fn watch_sla_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let store = Store::new(pool.clone(), crate::DB.schema);
+    let mut reported = 0;
+    for (tenant, id) in repo::tickets::overdue(pool, now).await? {
+        let mut tx = Tx::for_tenant(&store, tenant).await?;
+        for kind in [BreachKind::Response, BreachKind::Resolution] {
+            if repo::tickets::mark_breached(&mut tx, id, kind, now).await? {
+                let ticket = repo::tickets::fetch(&mut tx, id)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?;
+                tx.emit(&TICKET_SLA_BREACHED, id, &SlaBreached { kind, ticket })
+                    .await?;
+                reported += 1;
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(reported)
 }
 
 pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
@@ -46,7 +70,7 @@ pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
     workers.every("sla-watch", SLA_WATCH_EVERY, move || {
         let pool = watch_pool.clone();
         async move {
-            if let Err(e) = service::watch_sla_once(&pool, chrono::Utc::now()).await {
+            if let Err(e) = watch_sla_once(&pool, Utc::now()).await {
                 tracing::warn!(error = %e, "SLA watch failed");
             }
         }

@@ -5,12 +5,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use psa_events::{Bus, BusConfig};
-use psa_testkit::{FaultProxy, TestApp};
-use psa_tickets::domain::sla::{BusinessHoursDoc, Calendar};
+use psa_crm::domain::contract::BusinessHours;
+use psa_testkit::fixtures::{self, business_hours, sla_terms};
+use psa_testkit::{Client, FaultProxy, TestApp};
+use psa_tickets::domain::sla::Calendar;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+mod kernel;
 
 const PERMS: &[&str] = &[
     "tickets:read",
@@ -21,70 +24,43 @@ const PERMS: &[&str] = &[
     "contracts:read",
     "contracts:write",
 ];
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
-fn sla() -> Value {
-    let t = |r: u32, s: u32| json!({"response_minutes": r, "resolution_minutes": s});
-    json!({"low": t(480, 4800), "medium": t(240, 1440), "high": t(60, 480), "critical": t(15, 240)})
-}
-
-fn hours() -> Value {
-    let w: Vec<Value> = ["mon", "tue", "wed", "thu", "fri"]
-        .iter()
-        .map(|d| json!({"day": d, "start": "08:00", "end": "17:00"}))
-        .collect();
-    json!({"time_zone": "Europe/Berlin", "windows": w})
-}
-
-/// Puts a customer (and optionally a contract) into the tickets projection, as CRM events would.
+/// Puts a customer (and optionally a contract) into the tickets projection,
+/// as CRM's events would: `data` is the resource as CRM publishes it.
 async fn project(app: &TestApp, tenant: Uuid, with_contract: bool) -> Uuid {
     let pool = app.db.module_pool(&psa_tickets::module()).unwrap();
     let customer = Uuid::now_v7();
+    let now = Utc::now();
     let mut tx = psa_db::begin_tenant(&pool, tenant).await.unwrap();
-    psa_tickets::service::project(
+    psa_tickets::events::project(
         &mut tx,
         "customer.created",
-        &json!({"id": customer, "name": "Acme", "status": "active", "version": 1}),
+        &json!({"id": customer, "customer_number": "C-000001", "name": "Acme", "status": "active",
+            "external_ids": {}, "version": 1, "created_at": now, "updated_at": now}),
     )
     .await
     .unwrap();
     if with_contract {
-        psa_tickets::service::project(&mut tx, "contract.created", &json!({"id": Uuid::now_v7(), "customer_id": customer, "status": "active",
-            "start_date": "2026-01-01", "end_date": null, "sla": sla(), "business_hours": hours(), "version": 1})).await.unwrap();
+        psa_tickets::events::project(&mut tx, "contract.created", &json!({"id": Uuid::now_v7(), "customer_id": customer,
+            "name": "MSA", "type": "managed_services", "status": "active", "start_date": "2026-01-01", "end_date": null,
+            "currency": "EUR", "hourly_rate": null, "monthly_fee": "990.00", "included_hours": null,
+            "sla": sla_terms(), "business_hours": business_hours(), "version": 1, "created_at": now, "updated_at": now}))
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     customer
 }
 
-struct C<'a> {
-    app: &'a TestApp,
-    token: String,
+/// A caller of a new tenant holding `PERMS`, with a customer the tickets
+/// module knows (under an SLA contract if `with_contract`).
+async fn caller_with_customer(app: &TestApp, with_contract: bool) -> (Client, Uuid) {
+    let (tenant, c) = app.new_tenant(PERMS);
+    (c, project(app, tenant, with_contract).await)
 }
 
-impl C<'_> {
-    async fn send(
-        &self,
-        m: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut r = self
-            .app
-            .http
-            .request(m.clone(), self.app.url(path))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            r = if m == reqwest::Method::PATCH {
-                r.header("content-type", "application/merge-patch+json")
-                    .body(b.to_string())
-            } else {
-                r.json(&b)
-            };
-        }
-        let res = r.send().await.unwrap();
-        let s = res.status();
-        (s, res.json().await.unwrap_or(Value::Null))
-    }
+fn calendar() -> Calendar {
+    Calendar::from_doc(&serde_json::from_value::<BusinessHours>(business_hours()).unwrap()).unwrap()
 }
 
 fn at(v: &Value) -> DateTime<Utc> {
@@ -93,22 +69,33 @@ fn at(v: &Value) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Walks a ticket through these statuses, each step asserted 200.
+async fn move_through(c: &Client, path: &str, statuses: &[&str]) -> Value {
+    let mut last = Value::Null;
+    for status in statuses {
+        last = c
+            .patch(path, json!({"status": status}))
+            .await
+            .assert_status(StatusCode::OK)
+            .body;
+    }
+    last
+}
+
 #[tokio::test]
 async fn ticket_lifecycle_with_sla_from_the_contract() {
     let app = TestApp::spawn(&[psa_tickets::module()]).await.unwrap();
-    let tenant = Uuid::now_v7();
-    let customer = project(&app, tenant, true).await;
-    let c = C {
-        app: &app,
-        token: app.token(tenant, PERMS),
-    };
+    let (c, customer) = caller_with_customer(&app, true).await;
 
-    let (s, t) = c.send(reqwest::Method::POST, "/v1/tickets", Some(json!({"title": "Printer on fire", "priority": "high", "customer_id": customer, "tags": ["hw"]}))).await;
-    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let t = c
+        .create(
+            "/v1/tickets",
+            json!({"title": "Printer on fire", "priority": "high", "customer_id": customer, "tags": ["hw"]}),
+        )
+        .await;
     assert_eq!(t["number"], "T-000001");
     assert_eq!(t["status"], "new");
-    let cal =
-        Calendar::from_doc(&serde_json::from_value::<BusinessHoursDoc>(hours()).unwrap()).unwrap();
+    let cal = calendar();
     let created = at(&t["created_at"]);
     assert_eq!(
         at(&t["response_due_at"]),
@@ -116,118 +103,77 @@ async fn ticket_lifecycle_with_sla_from_the_contract() {
         "high: 60 business minutes"
     );
     assert_eq!(at(&t["resolution_due_at"]), cal.add(created, 480));
-    let (_, t2) = c
-        .send(
-            reqwest::Method::POST,
-            "/v1/tickets",
-            Some(json!({"title": "Second", "customer_id": customer})),
-        )
-        .await;
+    let t2 = fixtures::ticket(&c, customer).await;
     assert_eq!(t2["number"], "T-000002");
 
     let id = t["id"].as_str().unwrap();
     let path = format!("/v1/tickets/{id}");
-    let (s, p) = c
-        .send(
-            reqwest::Method::PATCH,
-            &path,
-            Some(json!({"status": "closed"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    let p = c
+        .patch(&path, json!({"status": "closed"}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "illegal_transition");
     assert!(
         p["detail"].as_str().unwrap().contains("allowed: open"),
         "{p}"
     );
-    for next in [
-        "open",
-        "in_progress",
-        "waiting",
-        "in_progress",
-        "resolved",
-        "closed",
-        "open",
-    ] {
-        let (s, p) = c
-            .send(reqwest::Method::PATCH, &path, Some(json!({"status": next})))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{next}: {p}");
-    }
-
-    let (s, _) = c
-        .send(
-            reqwest::Method::POST,
-            &format!("{path}/comments"),
-            Some(json!({"body": "looking", "visibility": "internal"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (_, now) = c.send(reqwest::Method::GET, &path, None).await;
-    assert!(
-        now["first_response_at"].is_null(),
-        "internal notes are no response"
-    );
-    c.send(
-        reqwest::Method::POST,
-        &format!("{path}/comments"),
-        Some(json!({"body": "on it", "visibility": "public"})),
+    move_through(
+        &c,
+        &path,
+        &[
+            "open",
+            "in_progress",
+            "waiting",
+            "in_progress",
+            "resolved",
+            "closed",
+            "open",
+        ],
     )
     .await;
-    let (_, now) = c.send(reqwest::Method::GET, &path, None).await;
+
+    c.create(
+        &format!("{path}/comments"),
+        json!({"body": "looking", "visibility": "internal"}),
+    )
+    .await;
     assert!(
-        now["first_response_at"].is_string(),
+        c.get(&path).await["first_response_at"].is_null(),
+        "internal notes are no response"
+    );
+    c.post(
+        &format!("{path}/comments"),
+        json!({"body": "on it", "visibility": "public"}),
+    )
+    .await;
+    assert!(
+        c.get(&path).await["first_response_at"].is_string(),
         "the first public comment stops the response clock"
     );
 
-    let (s, e) = c
-        .send(
-            reqwest::Method::POST,
+    let e = c
+        .create(
             &format!("{path}/time-entries"),
-            Some(
-                json!({"started_at": "2026-11-23T09:00:00Z", "minutes": 45, "work_type": "remote"}),
-            ),
+            json!({"started_at": "2026-11-23T09:00:00Z", "minutes": 45, "work_type": "remote"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{e}");
     let entry = e["id"].as_str().unwrap().to_owned();
-    let (s, _) = c
-        .send(
-            reqwest::Method::PATCH,
-            &format!("/v1/time-entries/{entry}"),
-            Some(json!({"minutes": 50})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    c.patch(&format!("/v1/time-entries/{entry}"), json!({"minutes": 50}))
+        .await
+        .assert_status(StatusCode::OK);
     sqlx::query("update tickets.time_entries set billed_at = now() where id = $1")
         .bind(Uuid::parse_str(&entry).unwrap())
         .execute(&app.db.admin)
         .await
         .unwrap();
-    let (s, _) = c
-        .send(
-            reqwest::Method::PATCH,
-            &format!("/v1/time-entries/{entry}"),
-            Some(json!({"minutes": 55})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "billed entries are frozen");
-    let (_, list) = c
-        .send(
-            reqwest::Method::GET,
-            &format!("/v1/time-entries?ticket_id={id}"),
-            None,
-        )
-        .await;
-    assert_eq!(list["data"][0]["minutes"], 50);
+    // Billed entries are frozen.
+    c.patch(&format!("/v1/time-entries/{entry}"), json!({"minutes": 55}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "time_entry_billed");
+    let list = c.get(&format!("/v1/time-entries?ticket_id={id}")).await;
+    assert_eq!(list.items()[0]["minutes"], 50);
 
-    let (_, filtered) = c
-        .send(
-            reqwest::Method::GET,
-            "/v1/tickets?status=open&priority=high",
-            None,
-        )
-        .await;
-    assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
+    let filtered = c.get("/v1/tickets?status=open&priority=high").await;
+    assert_eq!(filtered.items().len(), 1);
 
     let types: Vec<String> =
         sqlx::query_scalar("select type from tickets.outbox order by created_at, id")
@@ -248,89 +194,51 @@ async fn ticket_lifecycle_with_sla_from_the_contract() {
 #[tokio::test]
 async fn unknown_customers_and_other_tenants() {
     let app = TestApp::spawn(&[psa_tickets::module()]).await.unwrap();
-    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-    let customer = project(&app, a, false).await;
-    let ca = C {
-        app: &app,
-        token: app.token(a, PERMS),
-    };
-    let cb = C {
-        app: &app,
-        token: app.token(b, PERMS),
-    };
-    let (s, p) = cb
-        .send(
-            reqwest::Method::POST,
-            "/v1/tickets",
-            Some(json!({"title": "x", "customer_id": customer})),
-        )
-        .await;
-    assert_eq!(
-        s,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "A's customer is unknown to B: {p}"
-    );
-    assert_eq!(p["errors"][0]["field"], "customer_id");
-    let (s, t) = ca
-        .send(
-            reqwest::Method::POST,
-            "/v1/tickets",
-            Some(json!({"title": "x", "customer_id": customer})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
+    let (ca, customer) = caller_with_customer(&app, false).await;
+    let (_, cb) = app.new_tenant(PERMS);
+    // A's customer is unknown to B.
+    let p = cb
+        .post("/v1/tickets", fixtures::ticket_body(customer))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "unknown_customer");
+    assert_eq!(p.error_fields(), ["customer_id"]);
+    let t = fixtures::ticket(&ca, customer).await;
     assert!(t["response_due_at"].is_null(), "no contract, no SLA");
-    let (s, _) = cb
-        .send(
-            reqwest::Method::GET,
-            &format!("/v1/tickets/{}", t["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    let (_, list) = cb.send(reqwest::Method::GET, "/v1/tickets", None).await;
-    assert!(list["data"].as_array().unwrap().is_empty());
+    cb.get(&format!("/v1/tickets/{}", t["id"].as_str().unwrap()))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    assert!(cb.get("/v1/tickets").await.items().is_empty());
 }
 
 #[tokio::test]
 async fn sla_breaches_are_reported_once_each() {
     let app = TestApp::spawn(&[psa_tickets::module()]).await.unwrap();
-    let tenant = Uuid::now_v7();
-    let customer = project(&app, tenant, true).await;
-    let c = C {
-        app: &app,
-        token: app.token(tenant, PERMS),
-    };
-    let (_, t) = c
-        .send(
-            reqwest::Method::POST,
+    let (c, customer) = caller_with_customer(&app, true).await;
+    let t = c
+        .create(
             "/v1/tickets",
-            Some(json!({"title": "Down", "priority": "critical", "customer_id": customer})),
+            json!({"title": "Down", "priority": "critical", "customer_id": customer}),
         )
         .await;
-    let (_, waiting) = c
-        .send(
-            reqwest::Method::POST,
+    let waiting = c
+        .create(
             "/v1/tickets",
-            Some(json!({"title": "Paused", "priority": "critical", "customer_id": customer})),
+            json!({"title": "Paused", "priority": "critical", "customer_id": customer}),
         )
         .await;
     let wp = format!("/v1/tickets/{}", waiting["id"].as_str().unwrap());
-    for s in ["open", "in_progress", "waiting"] {
-        c.send(reqwest::Method::PATCH, &wp, Some(json!({"status": s})))
-            .await;
-    }
+    move_through(&c, &wp, &["open", "in_progress", "waiting"]).await;
     let pool = app.db.module_pool(&psa_tickets::module()).unwrap();
     let later = at(&t["resolution_due_at"]) + chrono::Duration::minutes(1);
     assert_eq!(
-        psa_tickets::service::watch_sla_once(&pool, later)
+        psa_tickets::workers::watch_sla_once(&pool, later)
             .await
             .unwrap(),
         2,
         "response and resolution"
     );
     assert_eq!(
-        psa_tickets::service::watch_sla_once(&pool, later)
+        psa_tickets::workers::watch_sla_once(&pool, later)
             .await
             .unwrap(),
         0,
@@ -352,15 +260,6 @@ async fn sla_breaches_are_reported_once_each() {
     );
 }
 
-/// A bus straight to RabbitMQ with the app's prefix and throw-away topology.
-fn bus(app: &TestApp) -> Bus {
-    Bus::new(BusConfig {
-        url: AMQP.into(),
-        timeout: Duration::from_secs(5),
-        ..app.config.events.bus()
-    })
-}
-
 /// CRM and tickets as separate processes over the bus: a contract made in
 /// CRM gives tickets their due times; with CRM gone, tickets still open.
 #[tokio::test]
@@ -380,7 +279,8 @@ async fn crm_events_feed_tickets_which_survive_crm_going_away() {
     .await
     .unwrap();
     // The projection queue exists before CRM publishes (a fresh broker topology).
-    bus(&tickets)
+    tickets
+        .bus()
         .declare_queue(
             psa_tickets::PROJECTION_QUEUE,
             &["customer.*", "contract.*"],
@@ -389,57 +289,41 @@ async fn crm_events_feed_tickets_which_survive_crm_going_away() {
         .await
         .unwrap();
     let tenant = Uuid::now_v7();
-    let in_crm = C {
-        app: &crm,
-        token: crm.token(tenant, PERMS),
-    };
-    let (_, customer) = in_crm
-        .send(
-            reqwest::Method::POST,
-            "/v1/customers",
-            Some(json!({"name": "Evented GmbH"})),
-        )
-        .await;
+    let in_crm = crm.client_for(tenant, PERMS);
+    let customer = fixtures::customer(&in_crm, "Evented GmbH").await;
     let cid = customer["id"].as_str().unwrap().to_owned();
-    let (s, _) = in_crm.send(reqwest::Method::POST, "/v1/contracts", Some(json!({"customer_id": cid, "name": "MSA", "type": "managed_services",
-        "status": "active", "start_date": "2026-01-01", "currency": "EUR", "monthly_fee": "100.00", "sla": sla(), "business_hours": hours()}))).await;
-    assert_eq!(s, StatusCode::CREATED);
+    fixtures::contract(&in_crm, &cid).await;
 
-    let in_tickets = C {
-        app: &tickets,
-        token: tickets.token(tenant, PERMS),
-    };
+    let in_tickets = tickets.client_for(tenant, PERMS);
     let deadline = Instant::now() + Duration::from_secs(20);
     let ticket = loop {
-        let (s, t) = in_tickets
-            .send(
-                reqwest::Method::POST,
+        let t = in_tickets
+            .post(
                 "/v1/tickets",
-                Some(json!({"title": "Via events", "customer_id": cid})),
+                json!({"title": "Via events", "customer_id": cid}),
             )
             .await;
-        if s == StatusCode::CREATED && t["response_due_at"].is_string() {
+        if t.status == StatusCode::CREATED && t["response_due_at"].is_string() {
             break t;
         }
         assert!(
             Instant::now() < deadline,
-            "the projection never caught up: {s} {t}"
+            "the projection never caught up: {t}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(ticket["contract_id"].is_string());
     drop(crm);
-    let (s, _) = in_tickets
-        .send(
-            reqwest::Method::POST,
+    let res = in_tickets
+        .post(
             "/v1/tickets",
-            Some(json!({"title": "CRM is gone", "customer_id": cid})),
+            json!({"title": "CRM is gone", "customer_id": cid}),
         )
         .await;
     assert_eq!(
-        s,
+        res.status,
         StatusCode::CREATED,
-        "tickets open for known customers while CRM is down"
+        "tickets open for known customers while CRM is down: {res}"
     );
 }
 
@@ -458,50 +342,25 @@ async fn two_hundred_tickets_through_a_broker_outage() {
     })
     .await
     .unwrap();
-    let direct = bus(&app);
+    let direct = app.bus();
     let queue = direct
         .declare_queue("test.tickets", &["ticket.created"], 5)
         .await
         .unwrap();
-    let tenant = Uuid::now_v7();
-    let customer = project(&app, tenant, true).await;
-    let c = C {
-        app: &app,
-        token: app.token(tenant, PERMS),
-    };
+    let (c, customer) = caller_with_customer(&app, true).await;
     proxy.set_down(true);
     let started = Instant::now();
     for i in 0..200 {
-        let (s, _) = c
-            .send(
-                reqwest::Method::POST,
-                "/v1/tickets",
-                Some(json!({"title": format!("t{i}"), "customer_id": customer})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
+        c.create(
+            "/v1/tickets",
+            json!({"title": format!("t{i}"), "customer_id": customer}),
+        )
+        .await;
     }
     let elapsed = started.elapsed();
     proxy.set_down(false);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut ids = BTreeSet::new();
-    let ch = direct.channel().await.unwrap();
-    while ids.len() < 200 && Instant::now() < deadline {
-        match ch
-            .basic_get(
-                queue.clone().into(),
-                lapin::options::BasicGetOptions { no_ack: true },
-            )
-            .await
-            .unwrap()
-        {
-            Some(m) => {
-                let e: psa_events::CloudEvent = serde_json::from_slice(&m.delivery.data).unwrap();
-                ids.insert(e.id);
-            }
-            None => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
+    let got = psa_testkit::broker::take_n(&direct, &queue, 200, Duration::from_secs(30)).await;
+    let ids: BTreeSet<Uuid> = got.iter().map(|e| e.id).collect();
     assert_eq!(
         ids.len(),
         200,
@@ -513,26 +372,15 @@ async fn two_hundred_tickets_through_a_broker_outage() {
 #[tokio::test]
 async fn waiting_pauses_the_clocks() {
     let app = TestApp::spawn(&[psa_tickets::module()]).await.unwrap();
-    let tenant = Uuid::now_v7();
-    let customer = project(&app, tenant, true).await;
-    let c = C {
-        app: &app,
-        token: app.token(tenant, PERMS),
-    };
-    let (_, t) = c
-        .send(
-            reqwest::Method::POST,
+    let (c, customer) = caller_with_customer(&app, true).await;
+    let t = c
+        .create(
             "/v1/tickets",
-            Some(
-                json!({"title": "Waiting on customer", "priority": "low", "customer_id": customer}),
-            ),
+            json!({"title": "Waiting on customer", "priority": "low", "customer_id": customer}),
         )
         .await;
     let path = format!("/v1/tickets/{}", t["id"].as_str().unwrap());
-    for s in ["open", "in_progress", "waiting"] {
-        c.send(reqwest::Method::PATCH, &path, Some(json!({"status": s})))
-            .await;
-    }
+    move_through(&c, &path, &["open", "in_progress", "waiting"]).await;
     // The wait began last Monday 09:00 Berlin (a fixed, long business span).
     let since = DateTime::parse_from_rfc3339("2026-11-16T08:00:00Z")
         .unwrap()
@@ -543,16 +391,8 @@ async fn waiting_pauses_the_clocks() {
         .execute(&app.db.admin)
         .await
         .unwrap();
-    let (s, back) = c
-        .send(
-            reqwest::Method::PATCH,
-            &path,
-            Some(json!({"status": "in_progress"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let cal =
-        Calendar::from_doc(&serde_json::from_value::<BusinessHoursDoc>(hours()).unwrap()).unwrap();
+    let back = move_through(&c, &path, &["in_progress"]).await;
+    let cal = calendar();
     let paused = cal.between(since, at(&back["updated_at"]));
     let expected = cal.add(at(&t["resolution_due_at"]), paused);
     let moved = at(&back["resolution_due_at"]);
@@ -582,7 +422,7 @@ async fn a_consumer_cannot_write_another_tenant_s_rows() {
         })
     });
     let consumer = psa_events::outbox::Consumer {
-        bus: std::sync::Arc::new(bus(&app)),
+        bus: std::sync::Arc::new(app.bus()),
         pool: pool.clone(),
         schema: "tickets",
         queue: "unused".into(),
@@ -619,74 +459,49 @@ async fn a_consumer_cannot_write_another_tenant_s_rows() {
 #[tokio::test]
 async fn invalid_fields_are_named_and_nothing_is_written() {
     let app = TestApp::spawn(&[psa_tickets::module()]).await.unwrap();
-    let tenant = Uuid::now_v7();
-    let customer = project(&app, tenant, false).await;
-    let c = C {
-        app: &app,
-        token: app.token(tenant, PERMS),
-    };
-    let fields = |p: &Value| -> Vec<String> {
-        p["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let (s, p) = c
-        .send(
-            reqwest::Method::POST,
+    let (c, customer) = caller_with_customer(&app, false).await;
+    let p = c
+        .post(
             "/v1/tickets",
-            Some(
-                json!({"title": " ", "customer_id": customer, "queue": "", "tags": ["vip", "vip"]}),
-            ),
+            json!({"title": " ", "customer_id": customer, "queue": "", "tags": ["vip", "vip"]}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(fields(&p), ["title", "queue", "tags"]);
-    let (_, list) = c.send(reqwest::Method::GET, "/v1/tickets", None).await;
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(p.error_fields(), ["title", "queue", "tags"]);
     assert!(
-        list["data"].as_array().unwrap().is_empty(),
+        c.get("/v1/tickets").await.items().is_empty(),
         "nothing written"
     );
 
-    let (s, t) = c
-        .send(
-            reqwest::Method::POST,
-            "/v1/tickets",
-            Some(json!({"title": "Valid", "customer_id": customer})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
+    let t = fixtures::ticket(&c, customer).await;
     let path = format!("/v1/tickets/{}", t["id"].as_str().unwrap());
-    let (s, p) = c
-        .send(
-            reqwest::Method::PATCH,
+    let p = c
+        .patch(
             &path,
-            Some(json!({"assignee_id": "", "tags": (0..51).map(|i| format!("t{i}")).collect::<Vec<_>>()})),
+            json!({"assignee_id": "", "tags": (0..51).map(|i| format!("t{i}")).collect::<Vec<_>>()}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(fields(&p), ["assignee_id", "tags"]);
-    let (s, _) = c
-        .send(
-            reqwest::Method::POST,
-            &format!("{path}/comments"),
-            Some(json!({"body": "hello", "visibility": "secret"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, p) = c
-        .send(
-            reqwest::Method::POST,
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(p.error_fields(), ["assignee_id", "tags"]);
+    c.post(
+        &format!("{path}/comments"),
+        json!({"body": "hello", "visibility": "secret"}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let p = c
+        .post(
             &format!("{path}/time-entries"),
-            Some(json!({"started_at": "2026-11-23T09:00:00Z", "minutes": 0, "work_type": " "})),
+            json!({"started_at": "2026-11-23T09:00:00Z", "minutes": 0, "work_type": " "}),
         )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(fields(&p), ["minutes", "work_type"]);
-    let (_, now) = c.send(reqwest::Method::GET, &path, None).await;
-    assert_eq!(now["version"], t["version"], "the ticket is unchanged");
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(p.error_fields(), ["minutes", "work_type"]);
+    assert_eq!(
+        c.get(&path).await["version"],
+        t["version"],
+        "the ticket is unchanged"
+    );
 }
 
 /// Housekeeping keeps the inbox for 30 days (late duplicates are still
