@@ -35,7 +35,7 @@ struct Server {
 }
 
 pub struct Platform {
-    /// The gateway: `gw.url(..)` is the platform's one front door.
+    /// The gateway, the platform's one front door (`gw.client(token)` calls it).
     pub gw: TestApp,
     addrs: HashMap<&'static str, SocketAddr>,
     servers: Mutex<HashMap<&'static str, Server>>,
