@@ -2,8 +2,9 @@
 -- OAuth codes and refresh tokens, signing keys (platform level), audit events.
 -- Tenant tables: tenant_id defaulted from the transaction's tenant, RLS enabled,
 -- forced, one policy matching only the current tenant. current_tenant(),
--- isolate_by_tenant(…), idempotency_keys and housekeeping() come from the
--- platform template (libs/psa-db/sql/platform.sql), applied before this.
+-- isolate_by_tenant(…), idempotency_keys and housekeeping() (with its
+-- _psa_retention) come from the platform template
+-- (libs/psa-db/sql/platform.sql), applied before this.
 
 -- Platform level: who the tenants are. No tenant_id: a tenant is its own row.
 create table auth.tenants (
@@ -159,21 +160,9 @@ create table auth.audit_events (
 call auth.isolate_by_tenant('users', 'recovery_codes', 'roles', 'service_accounts', 'client_secrets', 'api_keys',
     'authorization_codes', 'refresh_tokens', 'audit_events');
 
--- Auth's share of housekeeping (auth.housekeeping() runs every
--- housekeeping_* function): authorization codes and refresh tokens are
--- useless a day after they expire (an expired token is refused whether its
--- row exists or not).
-create function auth.housekeeping_tokens() returns jsonb
-    language plpgsql set search_path = pg_catalog, auth
-    as $$
-declare
-    codes bigint;
-    tokens bigint;
-begin
-    delete from auth.authorization_codes where expires_at < now() - interval '1 day';
-    get diagnostics codes = row_count;
-    delete from auth.refresh_tokens where expires_at < now() - interval '1 day';
-    get diagnostics tokens = row_count;
-    return jsonb_build_object('authorization_codes', codes, 'refresh_tokens', tokens);
-end $$;
-revoke all on function auth.housekeeping_tokens() from public;
+-- For housekeeping: authorization codes and refresh tokens are useless a
+-- day after they expire (an expired token is refused whether its row
+-- exists or not).
+insert into auth._psa_retention (table_name, age_column, keep) values
+    ('authorization_codes', 'expires_at', '1 day'),
+    ('refresh_tokens', 'expires_at', '1 day');

@@ -17,12 +17,23 @@
 -- Cross-tenant work (the outbox relay, housekeeping) goes through narrow
 -- `security definer` functions owned by the migrating role, granted to the
 -- module's role alone; the role itself keeps DML grants under row-level
--- security and owns nothing.
+-- security on the tenant tables, owns nothing and cannot touch the `_psa_`
+-- bookkeeping tables.
 
 create table if not exists {{schema}}._psa_platform (
     only_row boolean primary key default true check (only_row),
     version text not null,
     applied_at timestamptz not null default now()
+);
+
+-- What housekeeping deletes: rows of `table_name` whose `age_column` lies
+-- more than `keep` in the past (a null never does). The parts below add
+-- their tables; a module adds its own in its migrations (e.g. expired
+-- authorization codes). Only the migrating role writes it.
+create table if not exists {{schema}}._psa_retention (
+    table_name name primary key,
+    age_column name not null,
+    keep interval not null
 );
 
 -- The tenant a transaction works for (`set_config('app.tenant_id', …, true)`),
@@ -56,27 +67,20 @@ begin
 end $$;
 revoke all on procedure {{schema}}.isolate_by_tenant(text[]) from public;
 
--- Housekeeping across tenants: deletes rows past their use, returns how
--- many per table. Every `{{schema}}.housekeeping_<what>() returns jsonb` is
--- one share of the round — the parts below bring theirs, a module adds its
--- own in its migrations (e.g. expired auth codes) by defining one. Only the
--- migrating role can create functions in the schema, so the set is its.
+-- Housekeeping across tenants, as {{schema}}._psa_retention says: deletes
+-- rows past their use, returns how many per table.
 create or replace function {{schema}}.housekeeping() returns jsonb
     language plpgsql security definer set search_path = pg_catalog, {{schema}}
     as $$
 declare
-    share name;
-    counted jsonb;
+    r record;
+    n bigint;
     deleted jsonb := '{}';
 begin
-    for share in
-        select p.proname from pg_proc p
-         where p.pronamespace = '{{schema}}'::regnamespace and p.proname like 'housekeeping\_%'
-           and p.pronargs = 0 and p.prorettype = 'jsonb'::regtype and p.prokind = 'f'
-         order by p.proname
-    loop
-        execute format('select {{schema}}.%I()', share) into counted;
-        deleted := deleted || coalesce(counted, '{}');
+    for r in select table_name, age_column, keep from {{schema}}._psa_retention order by table_name loop
+        execute format('delete from {{schema}}.%I where %I < now() - $1', r.table_name, r.age_column) using r.keep;
+        get diagnostics n = row_count;
+        deleted := deleted || jsonb_build_object(r.table_name, n);
     end loop;
     return deleted;
 end $$;
@@ -130,12 +134,9 @@ revoke all on function {{schema}}.outbox_claim(integer), {{schema}}.outbox_mark_
 grant execute on function {{schema}}.outbox_claim(integer), {{schema}}.outbox_mark_sent(uuid[]),
     {{schema}}.outbox_defer(uuid[]), {{schema}}.outbox_stats() to {{role}};
 
--- Published rows are kept 7 days (for inspection), then go.
-create or replace function {{schema}}.housekeeping_outbox() returns jsonb
-    language sql set search_path = pg_catalog, {{schema}}
-    as $$ with gone as (delete from {{schema}}.outbox where sent_at < now() - interval '7 days' returning 1)
-          select jsonb_build_object('outbox', count(*)) from gone $$;
-revoke all on function {{schema}}.housekeeping_outbox() from public;
+-- Published rows are kept 7 days (for inspection), then go; pending ones stay.
+insert into {{schema}}._psa_retention (table_name, age_column, keep) values ('outbox', 'sent_at', '7 days')
+    on conflict (table_name) do update set age_column = excluded.age_column, keep = excluded.keep;
 
 -- @part inbox
 -- The ids of the events a consumer handled, recorded in the same
@@ -150,11 +151,8 @@ create table if not exists {{schema}}.inbox (
 call {{schema}}.isolate_by_tenant('inbox');
 
 -- Kept 30 days, far longer than any redelivery, so a late duplicate is still caught.
-create or replace function {{schema}}.housekeeping_inbox() returns jsonb
-    language sql set search_path = pg_catalog, {{schema}}
-    as $$ with gone as (delete from {{schema}}.inbox where handled_at < now() - interval '30 days' returning 1)
-          select jsonb_build_object('inbox', count(*)) from gone $$;
-revoke all on function {{schema}}.housekeeping_inbox() from public;
+insert into {{schema}}._psa_retention (table_name, age_column, keep) values ('inbox', 'handled_at', '30 days')
+    on conflict (table_name) do update set age_column = excluded.age_column, keep = excluded.keep;
 
 -- @part idempotency_keys
 -- The stored response of a POST with an `Idempotency-Key`, replayed on retry.
@@ -171,11 +169,8 @@ create table if not exists {{schema}}.idempotency_keys (
 call {{schema}}.isolate_by_tenant('idempotency_keys');
 
 -- Keys answer retries for 24 hours only.
-create or replace function {{schema}}.housekeeping_idempotency_keys() returns jsonb
-    language sql set search_path = pg_catalog, {{schema}}
-    as $$ with gone as (delete from {{schema}}.idempotency_keys where created_at < now() - interval '24 hours' returning 1)
-          select jsonb_build_object('idempotency_keys', count(*)) from gone $$;
-revoke all on function {{schema}}.housekeeping_idempotency_keys() from public;
+insert into {{schema}}._psa_retention (table_name, age_column, keep) values ('idempotency_keys', 'created_at', '24 hours')
+    on conflict (table_name) do update set age_column = excluded.age_column, keep = excluded.keep;
 
 -- @part number_sequences
 -- Per-tenant counters behind human-readable numbers (customer, ticket,

@@ -51,7 +51,11 @@ impl PlatformPart {
 }
 
 /// The bookkeeping table the template keeps its version in.
-pub const VERSION_TABLE: &str = "_psa_platform";
+const VERSION_TABLE: &str = "_psa_platform";
+
+/// The template's bookkeeping tables: the migrating role's alone, no grant
+/// to the module's role.
+pub const BOOKKEEPING_TABLES: [&str; 2] = [VERSION_TABLE, "_psa_retention"];
 
 /// The template's text for one module: its schema and role put in, only
 /// the sections of the parts it lists.

@@ -8,47 +8,42 @@ use psa_runtime::Module;
 use psa_testkit::TestDb;
 use sqlx::PgPool;
 
-/// The objects a part brings: tables, and functions the module's role may
-/// execute (`granted`) or not.
+/// The objects a part brings: tables (and whether housekeeping trims them),
+/// and functions the module's role may execute (`granted`) or not.
 struct Objects {
     tables: &'static [&'static str],
+    trimmed: bool,
     granted: &'static [&'static str],
     not_granted: &'static [&'static str],
 }
 
 const BASE: Objects = Objects {
-    tables: &["_psa_platform"],
+    tables: &["_psa_platform", "_psa_retention"],
+    trimmed: false,
     granted: &["current_tenant()", "housekeeping()"],
     not_granted: &["isolate_by_tenant(text[])"],
 };
 
 fn objects(part: PlatformPart) -> Objects {
+    let table = |tables, trimmed| Objects {
+        tables,
+        trimmed,
+        granted: &[],
+        not_granted: &[],
+    };
     match part {
         PlatformPart::Outbox => Objects {
-            tables: &["outbox"],
             granted: &[
                 "outbox_claim(integer)",
                 "outbox_mark_sent(uuid[])",
                 "outbox_defer(uuid[])",
                 "outbox_stats()",
             ],
-            not_granted: &["housekeeping_outbox()"],
+            ..table(&["outbox"], true)
         },
-        PlatformPart::Inbox => Objects {
-            tables: &["inbox"],
-            granted: &[],
-            not_granted: &["housekeeping_inbox()"],
-        },
-        PlatformPart::IdempotencyKeys => Objects {
-            tables: &["idempotency_keys"],
-            granted: &[],
-            not_granted: &["housekeeping_idempotency_keys()"],
-        },
-        PlatformPart::NumberSequences => Objects {
-            tables: &["number_sequences"],
-            granted: &[],
-            not_granted: &[],
-        },
+        PlatformPart::Inbox => table(&["inbox"], true),
+        PlatformPart::IdempotencyKeys => table(&["idempotency_keys"], true),
+        PlatformPart::NumberSequences => table(&["number_sequences"], false),
     }
 }
 
@@ -148,7 +143,7 @@ async fn every_module_schema_has_the_platform_objects_it_lists() {
         .await
         .unwrap();
         assert!(owned.is_empty(), "{role} owns {owned:?}");
-        for t in ["_psa_platform", "_sqlx_migrations"] {
+        for t in ["_psa_platform", "_psa_retention", "_sqlx_migrations"] {
             let touches: bool = sqlx::query_scalar(
                 "select has_table_privilege($1, format('%I.%I', $2::text, $3::text), 'select, insert, update, delete')",
             )
@@ -165,11 +160,8 @@ async fn every_module_schema_has_the_platform_objects_it_lists() {
         // table it trims.
         let pool = db.module_pool(m).unwrap();
         let deleted = psa_db::housekeeping_once(&pool, schema).await.unwrap();
-        for part in listed
-            .iter()
-            .filter(|p| **p != PlatformPart::NumberSequences)
-        {
-            for t in objects(*part).tables {
+        for o in listed.iter().map(|p| objects(*p)).filter(|o| o.trimmed) {
+            for t in o.tables {
                 assert!(deleted[*t].is_u64(), "{schema}: {deleted}");
             }
         }
@@ -201,6 +193,8 @@ async fn catalog(db: &PgPool, modules: &[Module]) -> Vec<String> {
         rows.extend(
             sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
                 "select format('{schema} platform %s %s', version, applied_at) from {schema}._psa_platform
+                 union all
+                 select format('{schema} retention %s %s %s', table_name, age_column, keep) from {schema}._psa_retention
                  union all
                  select format('{schema} migration %s %s', version, installed_on) from {schema}._sqlx_migrations"
             )))
