@@ -31,7 +31,8 @@ async fn project(app: &TestApp, tenant: Uuid, with_contract: bool) -> Uuid {
     let pool = app.db.module_pool(&psa_tickets::module()).unwrap();
     let customer = Uuid::now_v7();
     let now = Utc::now();
-    let mut tx = psa_db::begin_tenant(&pool, tenant).await.unwrap();
+    let store = psa_kernel::Store::new(pool, psa_tickets::DB.schema);
+    let mut tx = psa_kernel::Tx::for_tenant(&store, tenant).await.unwrap();
     psa_tickets::events::project(
         &mut tx,
         "customer.created",
