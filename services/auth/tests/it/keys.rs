@@ -1,17 +1,46 @@
 use psa_testkit::fixtures::{self, client_credentials};
+use psa_testkit::{Client, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::{Tenant, app, assert_reads_customers_only, exchange_api_key, service_account};
 
+/// A tenant of a new app with a service account reading customers.
+struct ReaderAccount {
+    app: TestApp,
+    anon: Client,
+    t: Tenant,
+    client_id: String,
+    secret: String,
+    id: String,
+}
+
+async fn reader_account() -> ReaderAccount {
+    let app = app().await;
+    let anon = app.anonymous();
+    let t = Tenant::new(&app).await;
+    let (client_id, secret, id) = service_account(&t.admin, &["customers:read"]).await;
+    ReaderAccount {
+        app,
+        anon,
+        t,
+        client_id,
+        secret,
+        id,
+    }
+}
+
 /// A client-credentials token carries exactly the account's permissions, and
 /// the CRM (trusting the platform issuer through discovery) accepts it.
 #[tokio::test]
 async fn client_credentials_token_is_accepted_by_crm_with_exact_permissions() {
-    let app = app().await;
-    let anon = app.anonymous();
-    let t = Tenant::new(&app).await;
-    let (client_id, secret, _) = service_account(&t.admin, &["customers:read"]).await;
+    let ReaderAccount {
+        app,
+        anon,
+        client_id,
+        secret,
+        ..
+    } = reader_account().await;
 
     let body = client_credentials(&anon, &client_id, &secret)
         .await
@@ -49,10 +78,15 @@ async fn client_credentials_token_is_accepted_by_crm_with_exact_permissions() {
 
 #[tokio::test]
 async fn secret_rotation_keeps_the_old_secret_for_the_overlap_only() {
-    let app = app().await;
-    let anon = app.anonymous();
-    let t = Tenant::new(&app).await;
-    let (client_id, old, id) = service_account(&t.admin, &["customers:read"]).await;
+    let ReaderAccount {
+        // Bound to a name: the app lives to the end of the test.
+        app: _app,
+        anon,
+        t,
+        client_id,
+        secret: old,
+        id,
+    } = reader_account().await;
     let rotate_path = format!("/v1/service-accounts/{id}/rotate-secret");
     let rotate = |overlap_secs: u32| {
         t.admin
@@ -89,10 +123,13 @@ async fn secret_rotation_keeps_the_old_secret_for_the_overlap_only() {
 /// (unknown kid → JWKS refetch) and old ones until they expire.
 #[tokio::test]
 async fn key_rotation_without_restart() {
-    let app = app().await;
-    let anon = app.anonymous();
-    let t = Tenant::new(&app).await;
-    let (client_id, secret, _) = service_account(&t.admin, &["customers:read"]).await;
+    let ReaderAccount {
+        app,
+        anon,
+        client_id,
+        secret,
+        ..
+    } = reader_account().await;
     let old = client_credentials(&anon, &client_id, &secret).await["access_token"]
         .as_str()
         .unwrap()
@@ -141,10 +178,14 @@ async fn key_rotation_without_restart() {
 
 #[tokio::test]
 async fn suspended_tenants_get_no_tokens() {
-    let app = app().await;
-    let anon = app.anonymous();
-    let t = Tenant::new(&app).await;
-    let (client_id, secret, _) = service_account(&t.admin, &["customers:read"]).await;
+    let ReaderAccount {
+        app,
+        anon,
+        t,
+        client_id,
+        secret,
+        ..
+    } = reader_account().await;
     assert_eq!(
         client_credentials(&anon, &client_id, &secret).await.status,
         StatusCode::OK
