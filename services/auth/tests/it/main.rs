@@ -1,6 +1,7 @@
 //! Auth module integration tests: the auth and CRM modules in one process,
 //! real HTTP, real Postgres, the CRM trusting the auth module as issuer.
 
+mod consistency;
 mod isolation;
 mod keys;
 mod oauth;
