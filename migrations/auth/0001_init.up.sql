@@ -163,6 +163,5 @@ call auth.isolate_by_tenant('users', 'recovery_codes', 'roles', 'service_account
 -- For housekeeping: authorization codes and refresh tokens are useless a
 -- day after they expire (an expired token is refused whether its row
 -- exists or not).
-insert into auth._psa_retention (table_name, age_column, keep) values
-    ('authorization_codes', 'expires_at', '1 day'),
-    ('refresh_tokens', 'expires_at', '1 day');
+call auth.delete_after('authorization_codes', 'expires_at', '1 day');
+call auth.delete_after('refresh_tokens', 'expires_at', '1 day');

@@ -27,9 +27,8 @@ create table if not exists {{schema}}._psa_platform (
 );
 
 -- What housekeeping deletes: rows of `table_name` whose `age_column` lies
--- more than `keep` in the past (a null never does). The parts below add
--- their tables; a module adds its own in its migrations (e.g. expired
--- authorization codes). Only the migrating role writes it.
+-- more than `keep` in the past (a null never does). Only the migrating role
+-- writes it, through delete_after(…) below.
 create table if not exists {{schema}}._psa_retention (
     table_name name primary key,
     age_column name not null,
@@ -66,6 +65,15 @@ begin
     end loop;
 end $$;
 revoke all on procedure {{schema}}.isolate_by_tenant(text[]) from public;
+
+-- For migrations: housekeeping deletes rows of table `tbl` once their
+-- `age_col` lies `keep` in the past. The parts below call it for their
+-- tables; a module for its own (e.g. expired authorization codes).
+create or replace procedure {{schema}}.delete_after(tbl name, age_col name, keep interval)
+    language sql set search_path = pg_catalog, {{schema}}
+    as $$ insert into {{schema}}._psa_retention (table_name, age_column, keep) values (tbl, age_col, keep)
+          on conflict (table_name) do update set age_column = excluded.age_column, keep = excluded.keep $$;
+revoke all on procedure {{schema}}.delete_after(name, name, interval) from public;
 
 -- Housekeeping across tenants, as {{schema}}._psa_retention says: deletes
 -- rows past their use, returns how many per table.
@@ -135,8 +143,7 @@ grant execute on function {{schema}}.outbox_claim(integer), {{schema}}.outbox_ma
     {{schema}}.outbox_defer(uuid[]), {{schema}}.outbox_stats() to {{role}};
 
 -- Published rows are kept 7 days (for inspection), then go; pending ones stay.
-insert into {{schema}}._psa_retention (table_name, age_column, keep) values ('outbox', 'sent_at', '7 days')
-    on conflict (table_name) do update set age_column = excluded.age_column, keep = excluded.keep;
+call {{schema}}.delete_after('outbox', 'sent_at', '7 days');
 
 -- @part inbox
 -- The ids of the events a consumer handled, recorded in the same
@@ -151,8 +158,7 @@ create table if not exists {{schema}}.inbox (
 call {{schema}}.isolate_by_tenant('inbox');
 
 -- Kept 30 days, far longer than any redelivery, so a late duplicate is still caught.
-insert into {{schema}}._psa_retention (table_name, age_column, keep) values ('inbox', 'handled_at', '30 days')
-    on conflict (table_name) do update set age_column = excluded.age_column, keep = excluded.keep;
+call {{schema}}.delete_after('inbox', 'handled_at', '30 days');
 
 -- @part idempotency_keys
 -- The stored response of a POST with an `Idempotency-Key`, replayed on retry.
@@ -169,8 +175,7 @@ create table if not exists {{schema}}.idempotency_keys (
 call {{schema}}.isolate_by_tenant('idempotency_keys');
 
 -- Keys answer retries for 24 hours only.
-insert into {{schema}}._psa_retention (table_name, age_column, keep) values ('idempotency_keys', 'created_at', '24 hours')
-    on conflict (table_name) do update set age_column = excluded.age_column, keep = excluded.keep;
+call {{schema}}.delete_after('idempotency_keys', 'created_at', '24 hours');
 
 -- @part number_sequences
 -- Per-tenant counters behind human-readable numbers (customer, ticket,

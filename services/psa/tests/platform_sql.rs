@@ -21,7 +21,10 @@ const BASE: Objects = Objects {
     tables: &["_psa_platform", "_psa_retention"],
     trimmed: false,
     granted: &["current_tenant()", "housekeeping()"],
-    not_granted: &["isolate_by_tenant(text[])"],
+    not_granted: &[
+        "isolate_by_tenant(text[])",
+        "delete_after(name, name, interval)",
+    ],
 };
 
 fn objects(part: PlatformPart) -> Objects {
