@@ -1,7 +1,7 @@
 -- The platform objects of one module schema, written once for every module.
 -- `psa_db::migrate_module` applies this BEFORE the module's own migrations,
--- so those may use {{schema}}.current_tenant(), {{schema}}.isolate_by_tenant(…)
--- and the tables below. `{{schema}}` and `{{role}}` stand for the module's
+-- so those may use {{schema}}.current_tenant(), {{schema}}.isolate_by_tenant(…),
+-- {{schema}}.delete_after(…) and the tables below. `{{schema}}` and `{{role}}` stand for the module's
 -- schema and role (plain lower-case identifiers, checked before they are
 -- put in). The part before the first `-- @part` line goes to every schema;
 -- each `-- @part <name>` section only to the schemas whose `ModuleDb`
