@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::pagination::Page;
@@ -273,6 +274,23 @@ impl Keyset {
     pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
         self.push_conditions(qb);
         self.push_order(qb);
+    }
+
+    /// The page `qb` (the list's select and its own filters) yields: the
+    /// cursor's position, the order and the limit appended, the rows read,
+    /// the next cursor made with `key` (a row's sort value and id).
+    pub async fn fetch<T>(
+        &self,
+        conn: &mut PgConnection,
+        mut qb: QueryBuilder<Postgres>,
+        key: impl Fn(&T, &str) -> (SortValue, Uuid),
+    ) -> Result<Page<T>, sqlx::Error>
+    where
+        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        self.push(&mut qb);
+        let rows: Vec<T> = qb.build_query_as().fetch_all(conn).await?;
+        Ok(self.page(rows, key))
     }
 
     /// The page from the `limit + 1` rows fetched; `key` gives a row's

@@ -249,7 +249,7 @@ async fn page_of<R: Resource>(
         R::TABLE
     ));
     filters(&mut qb);
-    keyset.push(&mut qb);
-    let rows: Vec<R> = qb.build_query_as().fetch_all(conn).await?;
-    Ok(keyset.page(rows, |row, field| (row.sort_value(field), row.id())))
+    keyset
+        .fetch(conn, qb, |row: &R, field| (row.sort_value(field), row.id()))
+        .await
 }

@@ -156,7 +156,8 @@ async fn seed_tickets(
     customer: &Value,
     contract: &Value,
 ) -> anyhow::Result<()> {
-    let mut tx = psa_db::begin_tenant(pool, DEMO_TENANT).await?;
+    let store = psa_kernel::Store::new(pool.clone(), psa_tickets::DB.schema);
+    let mut tx = psa_kernel::Tx::for_tenant(&store, DEMO_TENANT).await?;
     psa_tickets::events::project(&mut tx, "customer.created", customer)
         .await
         .map_err(anyhow::Error::msg)?;

@@ -16,13 +16,14 @@ impl Listed for ApiKey {
              revoked_at, last_used_at, version, created_at, updated_at from auth.api_keys \
              where true",
         );
-        super::page(conn, qb, keyset, |k: &ApiKey, f| {
-            (
-                super::by_name(f, k.id, &k.name, k.created_at, k.updated_at),
-                k.id,
-            )
-        })
-        .await
+        keyset
+            .fetch(conn, qb, |k: &ApiKey, f| {
+                (
+                    super::by_name(f, k.id, &k.name, k.created_at, k.updated_at),
+                    k.id,
+                )
+            })
+            .await
     }
 }
 

@@ -40,13 +40,14 @@ impl Listed for AuditEvent {
              (select id, action, actor, target, outcome, ip, detail, created_at, \
              created_at as updated_at from auth.audit_events) as audit_events where true",
         );
-        super::page(conn, qb, keyset, |e: &AuditEvent, field| {
-            let value = match field {
-                "id" => SortValue::Uuid(e.id),
-                _ => SortValue::Time(e.created_at),
-            };
-            (value, e.id)
-        })
-        .await
+        keyset
+            .fetch(conn, qb, |e: &AuditEvent, field| {
+                let value = match field {
+                    "id" => SortValue::Uuid(e.id),
+                    _ => SortValue::Time(e.created_at),
+                };
+                (value, e.id)
+            })
+            .await
     }
 }

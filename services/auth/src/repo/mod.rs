@@ -17,8 +17,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
 use serde::Serialize;
-use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// A record read by id, its version its `ETag`.
@@ -38,23 +37,6 @@ pub trait Listed: Serialize + Sized + Send {
         conn: &mut PgConnection,
         keyset: &Keyset,
     ) -> impl Future<Output = Result<Page<Self>, sqlx::Error>> + Send;
-}
-
-/// One page of a list: `qb` holds the list's select and filters; the
-/// keyset adds the cursor's position, the order and the limit. `key` gives
-/// a row's value of the sort field and its id (for the next cursor).
-async fn page<T>(
-    conn: &mut PgConnection,
-    mut qb: QueryBuilder<Postgres>,
-    keyset: &Keyset,
-    key: impl Fn(&T, &str) -> (SortValue, Uuid),
-) -> Result<Page<T>, sqlx::Error>
-where
-    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    keyset.push(&mut qb);
-    let rows: Vec<T> = qb.build_query_as().fetch_all(conn).await?;
-    Ok(keyset.page(rows, key))
 }
 
 /// The sorts of a list of named records: creation (the default), last

@@ -63,10 +63,11 @@ pub async fn page(
     );
     qb.push_bind(serde_json::Value::Array(builtin))
         .push(") as b(name text, permissions jsonb)) as roles where true");
-    let page = super::page(conn, qb, keyset, |r: &RoleRow, _| {
-        (SortValue::Text(r.name.clone()), r.id)
-    })
-    .await?;
+    let page = keyset
+        .fetch(conn, qb, |r: &RoleRow, _| {
+            (SortValue::Text(r.name.clone()), r.id)
+        })
+        .await?;
     Ok(Page {
         data: page.data.into_iter().map(Role::from).collect(),
         next_cursor: page.next_cursor,

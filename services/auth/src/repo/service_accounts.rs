@@ -17,11 +17,12 @@ impl Listed for ServiceAccount {
             "select id, name, client_id, permissions, status, version, created_at, updated_at \
              from auth.service_accounts where true",
         );
-        super::page(conn, qb, keyset, |a: &ServiceAccount, f| {
-            let value = super::by_name(f, a.id, &a.name, a.created_at, a.updated_at);
-            (value, a.id)
-        })
-        .await
+        keyset
+            .fetch(conn, qb, |a: &ServiceAccount, f| {
+                let value = super::by_name(f, a.id, &a.name, a.created_at, a.updated_at);
+                (value, a.id)
+            })
+            .await
     }
 }
 

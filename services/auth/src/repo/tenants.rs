@@ -48,7 +48,9 @@ impl Listed for Tenant {
             "select id, slug, name, status, is_platform, mfa_required, version, created_at, \
              updated_at from auth.tenants where true",
         );
-        super::page(conn, qb, keyset, |t: &Tenant, f| (sort_value(t, f), t.id)).await
+        keyset
+            .fetch(conn, qb, |t: &Tenant, f| (sort_value(t, f), t.id))
+            .await
     }
 }
 

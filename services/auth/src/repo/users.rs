@@ -36,7 +36,9 @@ pub async fn page(
     if let Some(status) = status {
         qb.push(" and status = ").push_bind(status);
     }
-    super::page(conn, qb, keyset, |u: &User, f| (sort_value(u, f), u.id)).await
+    keyset
+        .fetch(conn, qb, |u: &User, f| (sort_value(u, f), u.id))
+        .await
 }
 
 impl Fetched for User {

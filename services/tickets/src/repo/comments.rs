@@ -1,6 +1,6 @@
 //! Comments in `tickets.comments`.
 
-use psa_kernel::Keyset;
+use psa_kernel::{Keyset, Page, SortValue};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -32,7 +32,7 @@ pub async fn list(
     conn: &mut PgConnection,
     ticket_id: Uuid,
     keyset: &Keyset,
-) -> Result<Vec<Comment>, sqlx::Error> {
+) -> Result<Page<Comment>, sqlx::Error> {
     // A comment never changes, so "changed since" (`updated_since`) means
     // "written since": the derived table names `created_at` so.
     let mut qb = QueryBuilder::<Postgres>::new(
@@ -42,6 +42,7 @@ pub async fn list(
          where ticket_id = ",
     );
     qb.push_bind(ticket_id);
-    keyset.push(&mut qb);
-    qb.build_query_as().fetch_all(conn).await
+    keyset
+        .fetch(conn, qb, |c: &Comment, _| (SortValue::Uuid(c.id), c.id))
+        .await
 }

@@ -1,7 +1,7 @@
 //! Tickets in `tickets.tickets`.
 
 use chrono::{DateTime, Utc};
-use psa_kernel::{Keyset, PageParams, SortField, SortValue, SqlType};
+use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue, SqlType};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use utoipa::IntoParams;
@@ -201,7 +201,7 @@ pub async fn list(
     conn: &mut PgConnection,
     f: &TicketFilters,
     keyset: &Keyset,
-) -> Result<Vec<Ticket>, sqlx::Error> {
+) -> Result<Page<Ticket>, sqlx::Error> {
     let mut qb = QueryBuilder::<Postgres>::new(
         "select id, number, title, description, type, priority, status, queue, assignee_id,
            customer_id, contact_id, asset_id, tags, contract_id, response_due_at, resolution_due_at,
@@ -223,8 +223,9 @@ pub async fn list(
     if let Some(q) = &f.queue {
         qb.push(" and queue = ").push_bind(q.clone());
     }
-    keyset.push(&mut qb);
-    qb.build_query_as().fetch_all(conn).await
+    keyset
+        .fetch(conn, qb, |t: &Ticket, field| (sort_value(t, field), t.id))
+        .await
 }
 
 /// (tenant, ticket) of tickets past a due time not yet reported, across

@@ -1,6 +1,6 @@
 //! Time entries in `tickets.time_entries`.
 
-use psa_kernel::{Keyset, PageParams};
+use psa_kernel::{Keyset, Page, PageParams, SortValue};
 use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
@@ -107,7 +107,7 @@ pub async fn list(
     conn: &mut PgConnection,
     f: &TimeEntryFilters,
     keyset: &Keyset,
-) -> Result<Vec<TimeEntry>, sqlx::Error> {
+) -> Result<Page<TimeEntry>, sqlx::Error> {
     let mut qb = QueryBuilder::<Postgres>::new(
         "select id, ticket_id, user_id, started_at, minutes, description, billable, work_type,
            billed_at, version, created_at, updated_at
@@ -122,6 +122,7 @@ pub async fn list(
     if let Some(b) = f.billable {
         qb.push(" and billable = ").push_bind(b);
     }
-    keyset.push(&mut qb);
-    qb.build_query_as().fetch_all(conn).await
+    keyset
+        .fetch(conn, qb, |e: &TimeEntry, _| (SortValue::Uuid(e.id), e.id))
+        .await
 }

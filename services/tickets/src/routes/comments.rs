@@ -68,9 +68,7 @@ pub async fn list_comments(
     repo::tickets::fetch(&mut tx, id)
         .await?
         .ok_or_else(Problem::not_found)?;
-    let rows = repo::comments::list(&mut tx, id, &keyset).await?;
+    let page = repo::comments::list(&mut tx, id, &keyset).await?;
     tx.commit().await?;
-    Ok(axum::Json(keyset.page(rows, |c, _| {
-        (psa_kernel::SortValue::Uuid(c.id), c.id)
-    })))
+    Ok(axum::Json(page))
 }

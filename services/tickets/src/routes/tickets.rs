@@ -79,11 +79,9 @@ pub async fn list_tickets(
 ) -> Result<axum::Json<Page<Ticket>>, Error> {
     let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
     let keyset = f.page.keyset(repo::tickets::SORTS, SortField::CREATED_AT)?;
-    let rows = repo::tickets::list(&mut tx, &f, &keyset).await?;
+    let page = repo::tickets::list(&mut tx, &f, &keyset).await?;
     tx.commit().await?;
-    Ok(axum::Json(keyset.page(rows, |t, field| {
-        (repo::tickets::sort_value(t, field), t.id)
-    })))
+    Ok(axum::Json(page))
 }
 
 #[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = Uuid, Path)),

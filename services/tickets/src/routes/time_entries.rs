@@ -9,9 +9,7 @@ use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
-use psa_kernel::{
-    Guarded, Idempotency, Keyset, Page, PageParams, SortValue, Stored, Tx, with_etag,
-};
+use psa_kernel::{Guarded, Idempotency, Keyset, Page, PageParams, Stored, Tx, with_etag};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -61,8 +59,7 @@ async fn page(
     filters: &TimeEntryFilters,
 ) -> Result<Page<TimeEntry>, Error> {
     let keyset = Keyset::by_id(&filters.page)?;
-    let rows = repo::time_entries::list(conn, filters, &keyset).await?;
-    Ok(keyset.page(rows, |e, _| (SortValue::Uuid(e.id), e.id)))
+    Ok(repo::time_entries::list(conn, filters, &keyset).await?)
 }
 
 /// In booking order (id).
