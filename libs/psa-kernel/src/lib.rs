@@ -20,11 +20,13 @@
 //! create, merge-patch and delete from [`resource`].
 
 pub mod docs;
+pub mod flow;
 pub mod idempotency;
 pub mod resource;
 pub mod respond;
 pub mod tx;
 
+pub use flow::{post, read};
 pub use idempotency::{Guard, Guarded, Idempotency};
 pub use psa_http::idempotency::{Sealer, StoredResponse as Stored};
 pub use psa_http::keyset::{Keyset, PageParams, SortField, SortValue, SqlType};

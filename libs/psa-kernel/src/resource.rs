@@ -20,7 +20,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::idempotency::{Guarded, Idempotency};
+use crate::idempotency::Idempotency;
 use crate::respond::with_etag;
 use crate::tx::{Store, Tx};
 
@@ -125,26 +125,17 @@ pub async fn create<R: Resource>(
     idem: &Idempotency,
     body: serde_json::Value,
 ) -> Result<Response, R::Error> {
-    let mut tx = Tx::begin(store, caller, R::WRITE).await?;
-    let guard = match idem.guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let input: R::Input = from_value(body)?;
-    R::validate(&input).map_err(Problem::validation)?;
-    let id = Uuid::now_v7();
-    let row = R::write(&mut tx, id, &input, None).await?;
-    tx.emit(&R::CREATED, id, &row).await?;
-    R::after_write(&mut tx, None, &row).await?;
-    let location = format!("{}/{}", R::PATH, id);
-    let res = guard
-        .finish(
-            &mut tx,
-            crate::Stored::created(&location, &row, row.version())?,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(store, caller, R::WRITE).await?;
+    crate::post(tx, idem, body, async |tx, input: R::Input| {
+        R::validate(&input).map_err(Problem::validation)?;
+        let id = Uuid::now_v7();
+        let row = R::write(tx, id, &input, None).await?;
+        tx.emit(&R::CREATED, id, &row).await?;
+        R::after_write(tx, None, &row).await?;
+        let location = format!("{}/{}", R::PATH, id);
+        Ok(crate::Stored::created(&location, &row, row.version())?)
+    })
+    .await
 }
 
 pub async fn patch<R: Resource>(

@@ -27,7 +27,7 @@ use psa_authn::Caller;
 use psa_http::conditional::{IfMatch, etag};
 use psa_http::extract::from_value;
 use psa_http::{FieldError, Problem, merge_patch};
-use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
+use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -38,25 +38,16 @@ use crate::repo::{Fetched, Listed};
 use crate::state::AuthState;
 use crate::{perms, repo};
 
-/// The rest of a POST once its transaction is open: the `Idempotency-Key`
-/// guard (a replay answers at once; auth stores its responses sealed, see
-/// [`AuthState::sealer`]), the body parsed as `B`, the work, the response
-/// stored for replays, commit. An error rolls everything back.
+/// The rest of a POST once its transaction is open ([`psa_kernel::post`]),
+/// its responses stored sealed ([`AuthState::sealer`]): some show a secret once.
 pub async fn post<B: DeserializeOwned>(
     state: &AuthState,
-    mut tx: Tx,
+    tx: Tx,
     idem: Idempotency,
     body: Value,
     work: impl AsyncFnOnce(&mut Tx, B) -> Result<Stored, AuthError>,
 ) -> Result<Response, AuthError> {
-    let guard = match idem.sealed(state.sealer()).guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let stored = work(&mut tx, from_value(body)?).await?;
-    let res = guard.finish(&mut tx, stored).await?;
-    tx.commit().await?;
-    Ok(res)
+    psa_kernel::post(tx, &idem.sealed(state.sealer()), body, work).await
 }
 
 /// One record by id with its `ETag`, read in `tx`.
@@ -78,14 +69,12 @@ pub async fn listed<R: Listed>(
     Ok(axum::Json(page))
 }
 
-/// A read in an open transaction, committed when it succeeds.
+/// A read in an open transaction ([`psa_kernel::read`]) with auth's errors.
 pub async fn read<T>(
-    mut tx: Tx,
+    tx: Tx,
     work: impl AsyncFnOnce(&mut Tx) -> Result<T, AuthError>,
 ) -> Result<T, AuthError> {
-    let out = work(&mut tx).await?;
-    tx.commit().await?;
-    Ok(out)
+    psa_kernel::read(tx, work).await
 }
 
 /// For what users do to themselves (no permission needed): the calling

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::Problem;
-use psa_http::extract::{Json, PathId, Query, from_value};
+use psa_http::extract::{Json, PathId, Query};
 use psa_kernel::docs::{self, BadRequest, Denied, Invalid, NotFound};
-use psa_kernel::{Guarded, Idempotency, Keyset, Page, PageParams, Stored, Tx};
+use psa_kernel::{Idempotency, Keyset, Page, PageParams, Stored, Tx};
 
 use crate::domain::comment::{Comment, NewComment};
 use crate::error::Error;
@@ -28,28 +28,22 @@ pub async fn add_comment(
     PathId(id): PathId,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, Error> {
-    let mut tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
-    let guard = match idem.guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let input: NewComment = from_value(body)?;
-    input.validate().map_err(Error::Validation)?;
-    let mut ticket = repo::tickets::lock(&mut tx, id)
-        .await?
-        .ok_or_else(Problem::not_found)?;
-    let comment = repo::comments::insert(&mut tx, id, &caller.subject, &input).await?;
-    if input.is_first_response(&ticket) {
-        ticket = repo::tickets::set_first_response(&mut tx, id, comment.created_at).await?;
-        tx.emit(&events::TICKET_UPDATED, id, &ticket).await?;
-    }
-    let added = CommentAdded { ticket, comment };
-    tx.emit(&events::TICKET_COMMENT_ADDED, id, &added).await?;
-    let res = guard
-        .finish(&mut tx, Stored::new(StatusCode::CREATED, &added.comment)?)
-        .await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
+    psa_kernel::post(tx, &idem, body, async |tx, input: NewComment| {
+        input.validate().map_err(Error::Validation)?;
+        let mut ticket = repo::tickets::lock(tx, id)
+            .await?
+            .ok_or_else(Problem::not_found)?;
+        let comment = repo::comments::insert(tx, id, &caller.subject, &input).await?;
+        if input.is_first_response(&ticket) {
+            ticket = repo::tickets::set_first_response(tx, id, comment.created_at).await?;
+            tx.emit(&events::TICKET_UPDATED, id, &ticket).await?;
+        }
+        let added = CommentAdded { ticket, comment };
+        tx.emit(&events::TICKET_COMMENT_ADDED, id, &added).await?;
+        Ok(Stored::new(StatusCode::CREATED, &added.comment)?)
+    })
+    .await
 }
 
 /// Oldest first, by id.

@@ -7,9 +7,9 @@ use chrono::Utc;
 use psa_authn::Caller;
 use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
-use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
+use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
-use psa_kernel::{Guarded, Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
+use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
 use uuid::Uuid;
 
 use crate::domain::sla::{Change, Clocks, DueTimes};
@@ -34,38 +34,32 @@ pub async fn create_ticket(
     idem: Idempotency,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, Error> {
-    let mut tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
-    let guard = match idem.guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let input: NewTicket = from_value(body)?;
-    input.validate().map_err(Error::Validation)?;
-    if !repo::projection::customer_known(&mut tx, input.customer_id).await? {
-        return Err(Error::UnknownCustomer);
-    }
-    let number = repo::tickets::next_number(&mut tx).await?;
-    let at = Utc::now();
-    let terms = repo::projection::terms_for_customer(&mut tx, input.customer_id).await?;
-    let opened = repo::tickets::Opened {
-        id: Uuid::now_v7(),
-        number: ticket::number(number),
-        input: &input,
-        contract_id: terms.as_ref().map(|t| t.contract_id),
-        due: terms
-            .as_ref()
-            .map(|t| t.due_times(input.priority, at))
-            .unwrap_or_default(),
-        at,
-    };
-    let row = repo::tickets::insert(&mut tx, &opened).await?;
-    tx.emit(&events::TICKET_CREATED, row.id, &row).await?;
-    let location = format!("/v1/tickets/{}", row.id);
-    let res = guard
-        .finish(&mut tx, Stored::created(&location, &row, row.version)?)
-        .await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
+    psa_kernel::post(tx, &idem, body, async |tx, input: NewTicket| {
+        input.validate().map_err(Error::Validation)?;
+        if !repo::projection::customer_known(tx, input.customer_id).await? {
+            return Err(Error::UnknownCustomer);
+        }
+        let number = repo::tickets::next_number(tx).await?;
+        let at = Utc::now();
+        let terms = repo::projection::terms_for_customer(tx, input.customer_id).await?;
+        let opened = repo::tickets::Opened {
+            id: Uuid::now_v7(),
+            number: ticket::number(number),
+            input: &input,
+            contract_id: terms.as_ref().map(|t| t.contract_id),
+            due: terms
+                .as_ref()
+                .map(|t| t.due_times(input.priority, at))
+                .unwrap_or_default(),
+            at,
+        };
+        let row = repo::tickets::insert(tx, &opened).await?;
+        tx.emit(&events::TICKET_CREATED, row.id, &row).await?;
+        let location = format!("/v1/tickets/{}", row.id);
+        Ok(Stored::created(&location, &row, row.version)?)
+    })
+    .await
 }
 
 /// Sorts: `created_at` (default), `updated_at`, `number`; `-` for descending.

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use psa_authn::Caller;
 use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
-use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
+use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
-use psa_kernel::{Guarded, Idempotency, Keyset, Page, PageParams, Stored, Tx, with_etag};
+use psa_kernel::{Idempotency, Keyset, Page, PageParams, Stored, Tx, with_etag};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -32,25 +32,19 @@ pub async fn log_time(
     PathId(ticket_id): PathId,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, Error> {
-    let mut tx = Tx::begin(&state.store, &caller, TIME_WRITE.name).await?;
-    let guard = match idem.guard(&mut tx, &body).await? {
-        Guarded::Replay(res) => return Ok(res),
-        Guarded::New(guard) => guard,
-    };
-    let input: TimeEntryInput = from_value(body)?;
-    input.validate().map_err(Error::Validation)?;
-    repo::tickets::fetch(&mut tx, ticket_id)
-        .await?
-        .ok_or_else(Problem::not_found)?;
-    let entry = repo::time_entries::insert(&mut tx, ticket_id, &caller.subject, &input).await?;
-    tx.emit(&events::TIME_ENTRY_LOGGED, entry.id, &entry)
-        .await?;
-    let location = format!("/v1/time-entries/{}", entry.id);
-    let res = guard
-        .finish(&mut tx, Stored::created(&location, &entry, entry.version)?)
-        .await?;
-    tx.commit().await?;
-    Ok(res)
+    let tx = Tx::begin(&state.store, &caller, TIME_WRITE.name).await?;
+    psa_kernel::post(tx, &idem, body, async |tx, input: TimeEntryInput| {
+        input.validate().map_err(Error::Validation)?;
+        repo::tickets::fetch(tx, ticket_id)
+            .await?
+            .ok_or_else(Problem::not_found)?;
+        let entry = repo::time_entries::insert(tx, ticket_id, &caller.subject, &input).await?;
+        tx.emit(&events::TIME_ENTRY_LOGGED, entry.id, &entry)
+            .await?;
+        let location = format!("/v1/time-entries/{}", entry.id);
+        Ok(Stored::created(&location, &entry, entry.version)?)
+    })
+    .await
 }
 
 /// One page in booking order; the caller has checked what the filter refers to.
