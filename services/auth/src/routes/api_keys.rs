@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use psa_authn::Caller;
 use psa_http::extract::{Json, PathId, Query};
-use psa_kernel::docs::{BadRequest, Denied, Invalid, NotFound};
+use psa_kernel::docs::{self, BadRequest, Denied, Invalid, NotFound};
 use psa_kernel::{Idempotency, Page, PageParams, Stored, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,7 +22,7 @@ use crate::state::AuthState;
 use crate::{API_KEYS_READ, API_KEYS_WRITE, repo};
 
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = NewApiKey,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response (the key is stored encrypted for the replay)")),
+    params(docs::IdempotencyKey),
     responses(
         (status = 201, body = WithKey, headers(("Location" = String), ("ETag" = String))),
         BadRequest, Denied, Invalid,

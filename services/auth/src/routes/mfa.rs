@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use psa_authn::Caller;
 use psa_http::extract::{Json, PathId};
-use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound};
+use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound};
 use psa_kernel::{Idempotency, Stored, Tx};
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ use crate::{USERS_WRITE, repo};
 /// only after [`totp_confirm`]. Takes no body. 403 `users_only` for tokens
 /// that are not a user's; 409 `mfa_already_enabled`.
 #[utoipa::path(post, path = "/v1/users/me/mfa/totp", tag = "users",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key within 24 h returns the first response")),
+    params(docs::IdempotencyKey),
     responses((status = 200, body = TotpEnrolment), Denied, Conflict),
     security(("bearer" = [])))]
 pub async fn totp_enrol(
@@ -57,7 +57,7 @@ pub async fn totp_enrol(
 /// Confirms enrolment with a current code; returns the recovery codes once.
 /// 409 `no_mfa_enrolment` when none is pending.
 #[utoipa::path(post, path = "/v1/users/me/mfa/totp/confirm", tag = "users", request_body = TotpConfirm,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
+    params(docs::IdempotencyKey),
     responses((status = 200, body = RecoveryCodes), BadRequest, Denied, Conflict, Invalid),
     security(("bearer" = [])))]
 pub async fn totp_confirm(

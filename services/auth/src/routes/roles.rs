@@ -10,7 +10,7 @@ use psa_authn::Caller;
 use psa_authn::permissions::BUILTIN_ROLES;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query, from_value};
-use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, PageParams, Stored, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -61,7 +61,7 @@ async fn check(
 
 /// A new role; 409 `role_name_taken` or `builtin_role` for its name.
 #[utoipa::path(post, path = "/v1/roles", tag = "roles", request_body = RoleInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
+    params(docs::IdempotencyKey),
     responses(
         (status = 201, body = Role, headers(("Location" = String), ("ETag" = String))),
         BadRequest, Denied, Conflict, Invalid,

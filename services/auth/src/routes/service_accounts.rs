@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use psa_authn::Caller;
 use psa_http::extract::{Json, PathId, Query};
-use psa_kernel::docs::{BadRequest, Denied, Invalid, NotFound};
+use psa_kernel::docs::{self, BadRequest, Denied, Invalid, NotFound};
 use psa_kernel::{Idempotency, Page, PageParams, Stored, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -24,7 +24,7 @@ use crate::state::AuthState;
 use crate::{SERVICE_ACCOUNTS_READ, SERVICE_ACCOUNTS_WRITE, repo};
 
 #[utoipa::path(post, path = "/v1/service-accounts", tag = "service-accounts", request_body = NewServiceAccount,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response (the secret is stored encrypted for the replay)")),
+    params(docs::IdempotencyKey),
     responses(
         (status = 201, body = WithSecret, headers(("Location" = String), ("ETag" = String))),
         BadRequest, Denied, Invalid,
@@ -100,7 +100,7 @@ pub async fn get(
 /// A new secret; the previous ones keep working for the overlap, then stop.
 #[utoipa::path(post, path = "/v1/service-accounts/{id}/rotate-secret", tag = "service-accounts",
     params(("id" = Uuid, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response (the secret is stored encrypted for the replay)")),
+        docs::IdempotencyKey),
     request_body = Rotate,
     responses((status = 200, body = WithSecret), BadRequest, Denied, NotFound, Invalid),
     security(("bearer" = ["service_accounts:write"])))]

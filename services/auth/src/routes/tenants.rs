@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
-use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, PageParams, Stored, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -32,7 +32,7 @@ async fn operator(state: &AuthState, caller: &Caller) -> Result<Tx, AuthError> {
 /// A new tenant (operators only: 403 `platform_only` otherwise); 409
 /// `tenant_taken` when the id or slug is in use.
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
+    params(docs::IdempotencyKey),
     responses(
         (status = 201, body = Tenant, headers(("Location" = String), ("ETag" = String))),
         BadRequest, Denied, Conflict, Invalid,
@@ -87,7 +87,7 @@ pub async fn get(
 /// operator's own.
 #[utoipa::path(post, path = "/v1/tenants/{id}/suspend", tag = "tenants",
     params(("id" = Uuid, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key within 24 h returns the first response")),
+        docs::IdempotencyKey),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
         Denied, NotFound, Conflict,
@@ -107,7 +107,7 @@ pub async fn suspend(
 /// body. 409 `own_tenant` for the operator's own.
 #[utoipa::path(post, path = "/v1/tenants/{id}/reactivate", tag = "tenants",
     params(("id" = Uuid, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key within 24 h returns the first response")),
+        docs::IdempotencyKey),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
         Denied, NotFound, Conflict,

@@ -6,7 +6,7 @@ use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_http::validate::FieldErrors;
-use psa_kernel::docs::{BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
+use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,7 +35,7 @@ pub struct UserFilter {
 /// A new user of the caller's tenant; 409 `email_taken` when the address
 /// is in use, `tenant_not_registered` when the token's tenant is unknown.
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = NewUser,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
+    params(docs::IdempotencyKey),
     responses(
         (status = 201, body = User, headers(("Location" = String), ("ETag" = String))),
         BadRequest, Denied, Conflict, Invalid,
@@ -150,7 +150,7 @@ pub async fn patch(
 
 /// An administrator sets a user's password (and lifts a sign-in lockout).
 #[utoipa::path(post, path = "/v1/users/{id}/password", tag = "users", params(("id" = Uuid, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
+        docs::IdempotencyKey),
     request_body = SetPassword,
     responses((status = 204), BadRequest, Denied, NotFound, Invalid),
     security(("bearer" = ["users:write"])))]
@@ -180,7 +180,7 @@ pub async fn set_password(
 /// A user changes their own password (403 `users_only` for tokens that are
 /// not a user's).
 #[utoipa::path(post, path = "/v1/users/me/password", tag = "users", request_body = ChangePassword,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key and body within 24 h return the first response")),
+    params(docs::IdempotencyKey),
     responses((status = 204), BadRequest, Denied, Invalid),
     security(("bearer" = [])))]
 pub async fn change_password(
