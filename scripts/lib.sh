@@ -3,7 +3,7 @@
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE_DIR="${PSA_STATE_DIR:-$ROOT/.psa}"
+STATE_DIR="${SCRIPTS_STATE_DIR:-$ROOT/.psa}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/psa-target}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -132,10 +132,12 @@ random_secret() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'; }
 database_url() { printf '%s/%s' "${TEST_DATABASE_ADMIN_URL%/*}" "$1"; }
 
 fresh_database() {
+  local PGOPTIONS="-c client_min_messages=warning"; export PGOPTIONS
   psql -q -d "$(database_url postgres)" -c "drop database if exists \"$1\" with (force)" -c "create database \"$1\""
 }
 
 drop_database() {
+  local PGOPTIONS="-c client_min_messages=warning"; export PGOPTIONS
   psql -q -d "$(database_url postgres)" -c "drop database if exists \"$1\" with (force)" || true
 }
 
