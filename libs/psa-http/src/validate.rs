@@ -14,11 +14,20 @@ impl FieldErrors {
         self.0.push(FieldError::new(field, message));
     }
 
+    /// An error with a code more specific than `invalid`.
+    pub fn add_code(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::with_code(field, code, message));
+    }
+
     pub fn text(&mut self, field: &str, value: &str, max: usize) {
         if value.trim().is_empty() {
-            self.add(field, "must not be empty");
+            self.add_code(field, "required", "must not be empty");
         } else if value.chars().count() > max {
-            self.add(field, format!("must be at most {max} characters"));
+            self.add_code(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
         }
     }
 
@@ -26,7 +35,11 @@ impl FieldErrors {
     /// such as passwords, where every character counts.
     pub fn length(&mut self, field: &str, value: &str, min: usize, max: usize) {
         if !(min..=max).contains(&value.chars().count()) {
-            self.add(field, format!("must be {min} to {max} characters"));
+            self.add_code(
+                field,
+                "length",
+                format!("must be {min} to {max} characters"),
+            );
         }
     }
 
