@@ -178,9 +178,8 @@ call {{schema}}.isolate_by_tenant('idempotency_keys');
 call {{schema}}.delete_after('idempotency_keys', 'created_at', '24 hours');
 
 -- @part number_sequences
--- Per-tenant counters behind human-readable numbers (customer, ticket,
--- invoice numbers): one row per sequence name, bumped in the transaction
--- that uses the number, so numbers have no gaps.
+-- Per-tenant counters behind human-readable numbers (customer and ticket
+-- numbers): one row per sequence name.
 create table if not exists {{schema}}.number_sequences (
     tenant_id uuid not null default {{schema}}.current_tenant(),
     name text not null,
@@ -188,3 +187,29 @@ create table if not exists {{schema}}.number_sequences (
     primary key (tenant_id, name)
 );
 call {{schema}}.isolate_by_tenant('number_sequences');
+
+-- The next value of `tenant`'s counter `seq`. Called on a connection of its
+-- own, as a statement of its own (autocommit), not in the transaction that
+-- uses the number: the counter row is locked for this statement only, so a
+-- tenant's concurrent writes do not queue behind one another. Numbers are
+-- unique and increasing; one whose transaction rolls back is skipped (a
+-- gap), so gap-free numbering (invoices) needs a counter bumped in the
+-- transaction that uses the number. Runs as the caller, under row-level
+-- security: it sets the tenant for its insert and restores the caller's
+-- setting after.
+create or replace function {{schema}}.next_number(tenant uuid, seq text) returns bigint
+    language plpgsql set search_path = pg_catalog, {{schema}}
+    as $$
+declare
+    caller_tenant text := current_setting('app.tenant_id', true);
+    v bigint;
+begin
+    perform set_config('app.tenant_id', tenant::text, true);
+    insert into {{schema}}.number_sequences as s (name, last_value) values (seq, 1)
+        on conflict (tenant_id, name) do update set last_value = s.last_value + 1
+        returning s.last_value into v;
+    perform set_config('app.tenant_id', coalesce(caller_tenant, ''), true);
+    return v;
+end $$;
+revoke all on function {{schema}}.next_number(uuid, text) from public;
+grant execute on function {{schema}}.next_number(uuid, text) to {{role}};

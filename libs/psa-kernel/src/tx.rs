@@ -4,12 +4,13 @@
 //! module's outbox, in the same transaction as the change they describe.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, OnceLock};
 
 use psa_authn::Caller;
 use psa_events::catalog::EventType;
 use psa_http::Problem;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// A module's database: its pool (connected as the module's role) and its
@@ -18,11 +19,35 @@ use uuid::Uuid;
 pub struct Store {
     pub pool: PgPool,
     pub schema: &'static str,
+    counters: Arc<OnceLock<PgPool>>,
 }
+
+/// Connections of the counter pool: each holds one short statement, so a
+/// few serve many concurrent writers.
+const COUNTER_CONNECTIONS: u32 = 4;
 
 impl Store {
     pub fn new(pool: PgPool, schema: &'static str) -> Self {
-        Self { pool, schema }
+        Self {
+            pool,
+            schema,
+            counters: Arc::default(),
+        }
+    }
+
+    /// The pool [`Tx::next_number`] draws on: made on first use, from the
+    /// module's pool's settings, and apart from it, so that a request
+    /// holding a connection of the module's pool never waits for another
+    /// one of the same pool (which, with every connection so held, would
+    /// never come).
+    fn counters(&self) -> &PgPool {
+        self.counters.get_or_init(|| {
+            self.pool
+                .options()
+                .clone()
+                .max_connections(COUNTER_CONNECTIONS)
+                .connect_lazy_with((*self.pool.connect_options()).clone())
+        })
     }
 }
 
@@ -30,7 +55,7 @@ impl Store {
 /// repo functions take `&mut PgConnection` and handlers pass `&mut tx`.
 pub struct Tx {
     inner: Transaction<'static, Postgres>,
-    schema: &'static str,
+    store: Store,
     tenant: Uuid,
 }
 
@@ -49,7 +74,7 @@ impl Tx {
         psa_db::set_tenant(&mut inner, tenant).await?;
         Ok(Tx {
             inner,
-            schema: store.schema,
+            store: store.clone(),
             tenant,
         })
     }
@@ -59,7 +84,24 @@ impl Tx {
     }
 
     pub fn schema(&self) -> &'static str {
-        self.schema
+        self.store.schema
+    }
+
+    /// The next value of the tenant's counter `sequence` (`ticket` →
+    /// 1, 2, …), for readable numbers. Drawn outside this transaction, in a
+    /// statement of its own (the schema's `next_number`), so concurrent
+    /// writers of one tenant do not wait for each other's commits: unique
+    /// and increasing, but a number this transaction does not commit is
+    /// skipped.
+    pub async fn next_number(&self, sequence: &'static str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(AssertSqlSafe(format!(
+            "select {}.next_number($1, $2)",
+            self.store.schema
+        )))
+        .bind(self.tenant)
+        .bind(sequence)
+        .fetch_one(self.store.counters())
+        .await
     }
 
     /// Records `event` about `subject` in the module's outbox; the relay
@@ -70,10 +112,14 @@ impl Tx {
         subject: Uuid,
         data: &T,
     ) -> Result<Uuid, Problem> {
-        Ok(
-            psa_events::outbox::enqueue(&mut self.inner, self.schema, event.name, subject, data)
-                .await?,
+        Ok(psa_events::outbox::enqueue(
+            &mut self.inner,
+            self.store.schema,
+            event.name,
+            subject,
+            data,
         )
+        .await?)
     }
 
     pub async fn commit(self) -> Result<(), Problem> {

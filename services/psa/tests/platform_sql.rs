@@ -46,7 +46,10 @@ fn objects(part: PlatformPart) -> Objects {
         },
         PlatformPart::Inbox => table(&["inbox"], true),
         PlatformPart::IdempotencyKeys => table(&["idempotency_keys"], true),
-        PlatformPart::NumberSequences => table(&["number_sequences"], false),
+        PlatformPart::NumberSequences => Objects {
+            granted: &["next_number(uuid, text)"],
+            ..table(&["number_sequences"], false)
+        },
     }
 }
 

@@ -144,28 +144,22 @@ pub async fn exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Err
 }
 
 /// Draws the next number of a per-tenant sequence (`C-000042`), skipping
-/// numbers already taken by hand.
+/// numbers already taken by hand. The counter is the kernel's
+/// ([`Tx::next_number`]): a tenant's concurrent creations do not wait for
+/// each other.
 async fn next_number(
-    conn: &mut PgConnection,
-    sequence: &str,
+    tx: &mut Tx,
+    sequence: &'static str,
     prefix: &str,
 ) -> Result<String, sqlx::Error> {
     loop {
-        let n = sqlx::query_scalar!(
-            "insert into crm.number_sequences (name, last_value) values ($1, 1)
-             on conflict (tenant_id, name)
-             do update set last_value = crm.number_sequences.last_value + 1
-             returning last_value",
-            sequence
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+        let n = tx.next_number(sequence).await?;
         let candidate = format!("{prefix}{n:06}");
         let taken = sqlx::query_scalar!(
             r#"select exists(select 1 from crm.customers where customer_number = $1) as "taken!""#,
             candidate
         )
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut **tx)
         .await?;
         if !taken {
             return Ok(candidate);

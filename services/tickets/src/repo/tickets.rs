@@ -1,7 +1,7 @@
 //! Tickets in `tickets.tickets`.
 
 use chrono::{DateTime, Utc};
-use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue, SqlType};
+use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue, SqlType, Tx};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use utoipa::IntoParams;
@@ -70,15 +70,11 @@ pub async fn waiting_since(
     .await
 }
 
-/// The tenant's next ticket number (1, 2, …), gap-free within committed work.
-pub async fn next_number(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        "insert into tickets.number_sequences (name, last_value) values ('ticket', 1)
-         on conflict (tenant_id, name) do update set last_value = tickets.number_sequences.last_value + 1
-         returning last_value"
-    )
-    .fetch_one(conn)
-    .await
+/// The tenant's next ticket number (1, 2, …): unique and increasing, drawn
+/// without waiting for the tenant's other open tickets (a number whose
+/// ticket is not committed is skipped).
+pub async fn next_number(tx: &Tx) -> Result<i64, sqlx::Error> {
+    tx.next_number("ticket").await
 }
 
 /// A new ticket's row beside what the caller sent.

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod kernel;
+mod numbers;
 
 const PERMS: &[&str] = &[
     "tickets:read",
