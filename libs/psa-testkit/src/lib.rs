@@ -30,6 +30,15 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// `host:port` of the PostgreSQL server the tests use (a fresh cluster of
+/// `scripts/test-fresh` listens elsewhere than 5432).
+pub fn postgres_addr() -> String {
+    let url = admin_url();
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    host.split('/').next().unwrap_or(host).to_owned()
+}
+
 fn url_for(db: &str) -> String {
     let base = admin_url();
     match base.rsplit_once('/') {
@@ -174,11 +183,27 @@ pub struct TestApp {
     pub db: TestDb,
     pub config: PlatformConfig,
     server: tokio::task::JoinHandle<()>,
+    /// Whether the test reached the broker through [`TestApp::bus`].
+    used_bus: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        // The per-test archive is a stream, and streams cannot expire by
+        // themselves: deleted here, or they would pile up in the broker.
+        if self.config.events.enabled || self.used_bus.load(std::sync::atomic::Ordering::SeqCst) {
+            let bus = self.bus();
+            // Drop runs outside any runtime guarantee: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(bus.delete_archive()).ok()
+            })
+            .join();
+        }
     }
 }
 
@@ -265,6 +290,7 @@ impl TestApp {
             db,
             config,
             server,
+            used_bus: Default::default(),
         })
     }
 

@@ -39,7 +39,7 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
         ),
         (
             "PSA_DATABASE__URL".into(),
-            format!("postgres://127.0.0.1:5432/{db}"),
+            format!("postgres://{}/{db}", psa_testkit::postgres_addr()),
         ),
         ("PSA_AUTH__DEV__ENABLED".into(), "true".into()),
         (

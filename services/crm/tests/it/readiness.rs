@@ -20,11 +20,15 @@ async fn wait_for_status(probe: &Client, want: StatusCode) -> StatusCode {
 
 #[tokio::test]
 async fn readyz_follows_postgres_down_and_back_without_restart() {
-    let pg: SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    let server = psa_testkit::postgres_addr();
+    let pg: SocketAddr = server.parse().unwrap();
     let proxy = FaultProxy::start(pg).await.unwrap();
     let port = proxy.addr.port();
     let app = TestApp::spawn_with(&[psa_crm::module()], |cfg| {
-        cfg.database.url = cfg.database.url.replace(":5432/", &format!(":{port}/"));
+        cfg.database.url = cfg
+            .database
+            .url
+            .replace(&format!("{server}/"), &format!("127.0.0.1:{port}/"));
     })
     .await
     .unwrap();
@@ -55,7 +59,10 @@ async fn readyz_follows_postgres_down_and_back_without_restart() {
         .await
         .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
     assert!(
-        !body["detail"].as_str().unwrap().contains("5432"),
+        !body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&pg.port().to_string()),
         "no internals leak"
     );
     assert!(
