@@ -209,7 +209,16 @@ async fn setup_and_migrate(
     .await?;
     // The bookkeeping tables are the migrating role's alone.
     for table in std::iter::once("_sqlx_migrations").chain(platform::BOOKKEEPING_TABLES) {
-        exec_formatted(admin, "revoke all on %I.%I from %I", &[schema, table, role]).await?;
+        let exists: bool = sqlx::query_scalar(
+            "select to_regclass(format('%I.%I', $1::text, $2::text)) is not null",
+        )
+        .bind(schema)
+        .bind(table)
+        .fetch_one(&mut *admin)
+        .await?;
+        if exists {
+            exec_formatted(admin, "revoke all on %I.%I from %I", &[schema, table, role]).await?;
+        }
     }
     Ok(())
 }

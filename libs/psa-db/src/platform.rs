@@ -21,7 +21,8 @@ pub const TEMPLATE: &str = include_str!("../sql/platform.sql");
 /// — goes to every schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlatformPart {
-    /// `outbox` and the relay's `outbox_claim/_mark_sent/_defer/_stats`.
+    /// `outbox` and the relay's `outbox_claim/_mark_sent/_defer/_stats`,
+    /// and the wake-up on commit (`outbox_listening`, `NOTIFY <schema>_outbox`).
     Outbox,
     /// `inbox`: the events a consumer handled.
     Inbox,
@@ -54,8 +55,8 @@ impl PlatformPart {
 const VERSION_TABLE: &str = "_psa_platform";
 
 /// The template's bookkeeping tables: the migrating role's alone, no grant
-/// to the module's role.
-pub const BOOKKEEPING_TABLES: [&str; 2] = [VERSION_TABLE, "_psa_retention"];
+/// to the module's role (a part's exist only in the schemas listing it).
+pub const BOOKKEEPING_TABLES: [&str; 3] = [VERSION_TABLE, "_psa_retention", "_psa_outbox_relay"];
 
 /// The template's text for one module: its schema and role put in, only
 /// the sections of the parts it lists.

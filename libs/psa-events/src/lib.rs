@@ -8,6 +8,6 @@ pub mod catalog;
 pub mod envelope;
 pub mod outbox;
 
-pub use bus::{Bus, BusConfig, PublishOutcome};
+pub use bus::{Bus, BusConfig, MaxAge, PublishOutcome};
 
 pub use envelope::CloudEvent;

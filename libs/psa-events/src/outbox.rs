@@ -4,11 +4,12 @@
 //! created_at, sent_at)` under row-level security, plus three narrow
 //! `security definer` functions through which the relay (which serves every
 //! tenant) claims, marks, defers and counts rows: `outbox_claim(int)`,
-//! `outbox_mark_sent(uuid[])`, `outbox_defer(uuid[])`, `outbox_stats()`.
+//! `outbox_mark_sent(uuid[])`, `outbox_defer(uuid[])`, `outbox_stats()`, and
+//! asks to be woken on commit: `outbox_listening(interval)`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -16,7 +17,9 @@ use futures::future::BoxFuture;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
 use lapin::types::FieldTable;
 use serde::Serialize;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::bus::{Bus, BusError, PublishOutcome};
@@ -74,18 +77,86 @@ pub enum RelayError {
 
 /// Publishes a module's outbox. Several relays may run: rows are claimed
 /// with `FOR UPDATE SKIP LOCKED`, so none is published twice at once.
+///
+/// It is woken when a transaction that wrote events commits (`LISTEN
+/// <schema>_outbox`; writers notify only while a relay waits, see
+/// `outbox_listening` in the platform template) and polls as the fallback:
+/// every `poll_interval` while it waits, and whenever its listening
+/// connection was lost.
 pub struct Relay {
     pub pool: PgPool,
     pub schema: &'static str,
     pub source: String,
     pub bus: Arc<Bus>,
     pub batch: i64,
+    pub poll_interval: Duration,
     /// Test failpoint: when set, a round stops after the broker acked and
     /// before the rows are marked sent (as a crash would).
     pub crash_after_ack: Arc<AtomicBool>,
 }
 
+/// How long writers keep notifying for a waiting relay (renewed while it
+/// waits): a relay that died stops costing them soon.
+const LISTEN_LEASE: Duration = Duration::from_secs(60);
+
+/// A look this soon after asking to be woken, for a transaction that was
+/// committing while the relay asked (it read the lease before it was set).
+const SETTLE: Duration = Duration::from_millis(25);
+
+/// How often the backlog gauges are refreshed (counting is not free under a backlog).
+const GAUGES_EVERY: Duration = Duration::from_secs(1);
+
+/// Why a waiting relay looks at its outbox again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// A committed transaction wrote events.
+    Notified,
+    /// The listening connection was (re)made: notifications may have been missed.
+    Listening,
+    /// The short look after asking to be woken.
+    Settle,
+    /// The fallback poll.
+    Poll,
+}
+
+impl Wake {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Notified => "notify",
+            Self::Listening => "listen",
+            Self::Settle => "settle",
+            Self::Poll => "poll",
+        }
+    }
+}
+
+/// What the listening task tells the relay.
+#[derive(Default)]
+struct Signals {
+    notified: Notify,
+    reconnected: Notify,
+    listening: AtomicBool,
+}
+
 impl Relay {
+    /// A relay with the default batch (100) and fallback poll (1 s).
+    pub fn new(pool: PgPool, schema: &'static str, source: &str, bus: Arc<Bus>) -> Self {
+        Self {
+            pool,
+            schema,
+            source: source.into(),
+            bus,
+            batch: 100,
+            poll_interval: Duration::from_secs(1),
+            crash_after_ack: Default::default(),
+        }
+    }
+
+    /// The channel writers notify on.
+    pub fn channel(&self) -> String {
+        format!("{}_outbox", self.schema)
+    }
+
     pub async fn run_once(&self) -> Result<Round, RelayError> {
         let schema = self.schema;
         let mut tx = self.pool.begin().await?;
@@ -99,51 +170,65 @@ impl Relay {
             claimed: rows.len(),
             ..Round::default()
         };
-        let mut sent = Vec::with_capacity(rows.len());
-        let mut unroutable: Vec<(Uuid, String)> = Vec::new();
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(round);
+        }
+        let events: Vec<CloudEvent> = rows
+            .into_iter()
+            .map(|r| {
+                CloudEvent::new(
+                    r.id,
+                    &self.source,
+                    &r.event_type,
+                    r.created_at,
+                    &r.subject,
+                    r.tenant_id,
+                    r.payload,
+                )
+            })
+            .collect();
+        let outcomes = self.bus.publish_all(&events).await;
+        let mut sent = Vec::with_capacity(events.len());
+        let mut unroutable: Vec<(Uuid, &str)> = Vec::new();
         let mut failure = None;
-        for r in rows {
-            let event = CloudEvent::new(
-                r.id,
-                &self.source,
-                &r.event_type,
-                r.created_at,
-                &r.subject,
-                r.tenant_id,
-                r.payload,
-            );
-            match self.bus.publish(&event).await {
-                Ok(PublishOutcome::Delivered) => sent.push(r.id),
+        for (event, outcome) in events.iter().zip(outcomes) {
+            match outcome {
+                Ok(PublishOutcome::Delivered) => sent.push(event.id),
                 Ok(PublishOutcome::Unroutable) => {
                     metrics::counter!("psa_outbox_unroutable_total", "schema" => schema)
                         .increment(1);
-                    unroutable.push((r.id, r.event_type));
+                    unroutable.push((event.id, &event.event_type));
                 }
                 Err(e) => {
-                    failure = Some(e);
-                    break;
+                    failure.get_or_insert(e);
                 }
             }
         }
         if self.crash_after_ack.load(Ordering::SeqCst) && !sent.is_empty() {
             return Err(RelayError::Crashed);
         }
-        sqlx::query(AssertSqlSafe(format!(
-            "select {schema}.outbox_mark_sent($1)"
-        )))
-        .bind(&sent)
-        .execute(&mut *tx)
-        .await?;
+        if !sent.is_empty() {
+            sqlx::query(AssertSqlSafe(format!(
+                "select {schema}.outbox_mark_sent($1)"
+            )))
+            .bind(&sent)
+            .execute(&mut *tx)
+            .await?;
+        }
         if !unroutable.is_empty() {
-            // Kept pending, retried later with growing delays (1 s … 5 min).
+            // The archive is bound to every type, so a return means the
+            // broker's setup is broken: kept pending, retried with growing
+            // delays (1 s … 5 min) rather than in a hot loop.
             let ids: Vec<Uuid> = unroutable.iter().map(|(id, _)| *id).collect();
             sqlx::query(AssertSqlSafe(format!("select {schema}.outbox_defer($1)")))
                 .bind(&ids)
                 .execute(&mut *tx)
                 .await?;
             let types: std::collections::BTreeSet<&str> =
-                unroutable.iter().map(|(_, t)| t.as_str()).collect();
-            tracing::warn!(count = ids.len(), types = ?types, "no queue is bound for these events; kept pending, retried later");
+                unroutable.iter().map(|(_, t)| *t).collect();
+            tracing::error!(schema, count = ids.len(), types = ?types, archive = %self.bus.archive(),
+                "the broker returned events as unroutable although the archive takes every type: its setup is broken; kept pending, retried later");
             round.unroutable = ids.len();
         }
         tx.commit().await?;
@@ -169,29 +254,158 @@ impl Relay {
         Ok((pending, age))
     }
 
-    /// Runs until the task is dropped: publishes, then waits briefly when
-    /// idle, and backs off (up to 5 s) while the broker is away.
+    /// Asks writers to notify for the next `LISTEN_LEASE` (`None`: stops asking).
+    async fn ask_to_be_woken(&self, lease: Option<Duration>) -> Result<(), sqlx::Error> {
+        let lease = lease.map(|l| sqlx::postgres::types::PgInterval {
+            months: 0,
+            days: 0,
+            microseconds: l.as_micros() as i64,
+        });
+        sqlx::query(AssertSqlSafe(format!(
+            "select {}.outbox_listening($1)",
+            self.schema
+        )))
+        .bind(lease)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs until the task is dropped: publishes what is due, then waits to
+    /// be woken (or for the poll), and backs off (up to 5 s) while the broker
+    /// or the database is away.
     pub async fn run(self) {
+        let signals = Arc::new(Signals::default());
+        let _listener = AbortOnDrop(tokio::spawn(listen(
+            self.pool.clone(),
+            self.channel(),
+            signals.clone(),
+        )));
         let mut backoff = Duration::from_millis(100);
+        let mut gauges_at = Instant::now();
         loop {
-            let idle = match self.run_once().await {
+            // Publish until a round finds less than a batch due.
+            match self.run_once().await {
                 Ok(r) => {
                     backoff = Duration::from_millis(100);
-                    r.sent == 0
+                    if r.claimed as i64 >= self.batch {
+                        continue;
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(schema = self.schema, error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
-                    false
+                    continue;
                 }
-            };
-            let _ = self.record_backlog().await;
-            if idle {
-                // Nothing sent: either nothing pending or only unroutable rows.
-                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            if gauges_at.elapsed() >= GAUGES_EVERY {
+                gauges_at = Instant::now();
+                let _ = self.record_backlog().await;
+            }
+            // Ask to be woken, then look once more: what committed while
+            // asking did not notify.
+            let asked = signals.listening.load(Ordering::SeqCst)
+                && self.ask_to_be_woken(Some(LISTEN_LEASE)).await.is_ok();
+            if asked && self.run_once().await.is_ok_and(|r| r.claimed > 0) {
+                let _ = self.ask_to_be_woken(None).await;
+                continue;
+            }
+            let mut wake = self.wait(&signals, asked.then_some(SETTLE)).await;
+            if wake == Wake::Settle {
+                metrics::counter!("psa_outbox_relay_wakeups_total", "schema" => self.schema, "cause" => wake.label()).increment(1);
+                if self.run_once().await.is_ok_and(|r| r.claimed > 0) {
+                    let _ = self.ask_to_be_woken(None).await;
+                    continue;
+                }
+                wake = self.wait(&signals, None).await;
+            }
+            metrics::counter!("psa_outbox_relay_wakeups_total", "schema" => self.schema, "cause" => wake.label()).increment(1);
+            if asked {
+                // Busy now: writers need not notify (each NOTIFY costs them).
+                let _ = self.ask_to_be_woken(None).await;
             }
         }
+    }
+
+    /// Waits for a notification, the listener's (re)connection, `settle`
+    /// (when given) or the poll interval, renewing the lease meanwhile.
+    async fn wait(&self, signals: &Signals, settle: Option<Duration>) -> Wake {
+        let start = Instant::now();
+        let poll_at = start + self.poll_interval;
+        let settle_at = settle.map(|s| start + s);
+        let mut renew_at = start + LISTEN_LEASE / 2;
+        loop {
+            let next = settle_at.unwrap_or(poll_at).min(poll_at).min(renew_at);
+            tokio::select! {
+                _ = signals.notified.notified() => return Wake::Notified,
+                _ = signals.reconnected.notified() => return Wake::Listening,
+                _ = tokio::time::sleep_until(next.into()) => {
+                    if Some(next) == settle_at {
+                        return Wake::Settle;
+                    }
+                    if next == poll_at {
+                        return Wake::Poll;
+                    }
+                    if signals.listening.load(Ordering::SeqCst) {
+                        let _ = self.ask_to_be_woken(Some(LISTEN_LEASE)).await;
+                    }
+                    renew_at += LISTEN_LEASE / 2;
+                }
+            }
+        }
+    }
+}
+
+/// Aborts a task when dropped (the relay's listener goes with the relay).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Listens on `channel` on a connection of its own (not one of the pool's
+/// request connections), signalling each notification; reconnects with a
+/// growing pause, signalling each (re)connection, after which the relay looks.
+async fn listen(pool: PgPool, channel: String, signals: Arc<Signals>) {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let listener = async {
+            let mut l = PgListener::connect_with(&own).await?;
+            l.listen(&channel).await?;
+            Ok::<_, sqlx::Error>(l)
+        };
+        match listener.await {
+            Ok(mut l) => {
+                pause = Duration::from_millis(100);
+                signals.listening.store(true, Ordering::SeqCst);
+                signals.reconnected.notify_one();
+                loop {
+                    match l.try_recv().await {
+                        Ok(Some(_)) => signals.notified.notify_one(),
+                        // Lost and made again: what was sent meanwhile is lost.
+                        Ok(None) => signals.reconnected.notify_one(),
+                        Err(e) => {
+                            tracing::warn!(%channel, error = %e, "listening for outbox notifications failed; polling until it works again");
+                            break;
+                        }
+                    }
+                }
+                signals.listening.store(false, Ordering::SeqCst);
+            }
+            Err(e) => {
+                tracing::warn!(%channel, error = %e, retry_in_ms = pause.as_millis() as u64, "cannot listen for outbox notifications yet; polling meanwhile")
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
     }
 }
 

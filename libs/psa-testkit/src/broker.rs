@@ -1,6 +1,7 @@
 //! RabbitMQ as tests reach it directly (around any fault proxy): a bus with
 //! an app's prefix and throw-away topology, and reading what arrived.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use lapin::options::{BasicAckOptions, BasicGetOptions};
@@ -10,11 +11,20 @@ use crate::TestApp;
 
 pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
+/// The broker tests use: `PSA_EVENTS__AMQP_URL` when set (e.g. a fresh
+/// vhost), else [`AMQP`].
+pub fn amqp_url() -> String {
+    std::env::var("PSA_EVENTS__AMQP_URL").unwrap_or_else(|_| AMQP.into())
+}
+
 impl TestApp {
-    /// A bus straight to RabbitMQ with this app's prefix and throw-away topology.
+    /// A bus straight to RabbitMQ (around any fault proxy) with this app's
+    /// prefix and throw-away topology; the app deletes its archive stream
+    /// when dropped.
     pub fn bus(&self) -> Bus {
+        self.used_bus.store(true, Ordering::SeqCst);
         Bus::new(BusConfig {
-            url: AMQP.into(),
+            url: amqp_url(),
             timeout: Duration::from_secs(5),
             ..self.config.events.bus()
         })

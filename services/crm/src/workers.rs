@@ -10,22 +10,15 @@ use psa_runtime::config::EventsConfig;
 use sqlx::PgPool;
 
 /// The relay that publishes the CRM's outbox.
-pub fn relay(pool: PgPool, bus: Arc<Bus>, batch: i64) -> Relay {
-    Relay {
-        pool,
-        schema: "crm",
-        source: "psa/crm".into(),
-        bus,
-        batch,
-        crash_after_ack: Default::default(),
-    }
+pub fn relay(pool: PgPool, bus: Arc<Bus>, events: &EventsConfig) -> Relay {
+    events.relay(pool, crate::DB.schema, "crm", bus)
 }
 
 pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
     let mut workers = Workers::new("crm");
     if events.enabled {
         let bus = Arc::new(Bus::new(events.bus()));
-        workers.relay(relay(pool.clone(), bus, events.relay_batch));
+        workers.relay(relay(pool.clone(), bus, events));
     }
     workers.housekeeping(pool.clone(), "crm");
     workers

@@ -41,7 +41,9 @@ fn objects(part: PlatformPart) -> Objects {
                 "outbox_mark_sent(uuid[])",
                 "outbox_defer(uuid[])",
                 "outbox_stats()",
+                "outbox_listening(interval)",
             ],
+            not_granted: &["outbox_wake()"],
             ..table(&["outbox"], true)
         },
         PlatformPart::Inbox => table(&["inbox"], true),
@@ -149,7 +151,10 @@ async fn every_module_schema_has_the_platform_objects_it_lists() {
         .await
         .unwrap();
         assert!(owned.is_empty(), "{role} owns {owned:?}");
-        for t in ["_psa_platform", "_psa_retention", "_sqlx_migrations"] {
+        let bookkeeping = psa_db::platform::BOOKKEEPING_TABLES
+            .into_iter()
+            .filter(|t| *t != "_psa_outbox_relay" || listed.contains(&PlatformPart::Outbox));
+        for t in bookkeeping.chain(["_sqlx_migrations"]) {
             let touches: bool = sqlx::query_scalar(
                 "select has_table_privilege($1, format('%I.%I', $2::text, $3::text), 'select, insert, update, delete')",
             )

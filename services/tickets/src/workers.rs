@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use psa_events::Bus;
-use psa_events::outbox::{Consumer, Relay};
+use psa_events::outbox::Consumer;
 use psa_kernel::{Store, Tx};
 use psa_runtime::Workers;
 use psa_runtime::config::EventsConfig;
@@ -77,14 +77,7 @@ pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
     });
     if events.enabled {
         let bus = Arc::new(Bus::new(events.bus()));
-        workers.relay(Relay {
-            pool: pool.clone(),
-            schema: "tickets",
-            source: "psa/tickets".into(),
-            bus: bus.clone(),
-            batch: events.relay_batch,
-            crash_after_ack: Default::default(),
-        });
+        workers.relay(events.relay(pool.clone(), crate::DB.schema, "tickets", bus.clone()));
         let consumer_pool = pool.clone();
         let consumer_bus = bus.clone();
         workers.consumer(

@@ -1,6 +1,7 @@
 //! The event backbone with the CRM as publisher: outbox atomicity, relay
-//! through a broker outage, unroutable events, the crash window, poison
-//! messages, and the CloudEvents shape. Real RabbitMQ, per-test prefixes.
+//! through a broker outage, the archive, returned events, the wake-up on
+//! commit, the crash window, poison messages, and the CloudEvents shape.
+//! Real RabbitMQ, per-test prefixes.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use psa_events::CloudEvent;
 use psa_events::outbox::{Consumer, Relay, RelayError};
 use psa_testkit::broker::take_n;
@@ -111,12 +112,60 @@ async fn pending(app: &TestApp) -> i64 {
         .unwrap()
 }
 
+/// Polls until the CRM's outbox has nothing pending, or fails after `within`.
+async fn until_drained(app: &TestApp, within: Duration) {
+    let deadline = Instant::now() + within;
+    while pending(app).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the outbox still has events pending after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// With no consumer bound, an event still leaves the outbox: the archive
+/// stream takes every type, and a reader started later finds it there.
 #[tokio::test]
-async fn unroutable_events_stay_pending_until_bound() {
+async fn events_nobody_consumes_are_archived_not_left_pending() {
+    let app = app_with_events(None).await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let customer = fixtures::customer(&caller(&app), "Nobody listens").await;
+    until_drained(&app, Duration::from_secs(10)).await;
+
+    let bus = app.bus();
+    let archived = bus
+        .read_archive(before, |e| e.event_type == "customer.created")
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), archived.boxed().next())
+        .await
+        .expect("the archive has the event")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.subject, customer["id"].as_str().unwrap());
+    assert_eq!(first.source, "psa/crm");
+}
+
+/// A return despite the archive means a broken broker setup: the event stays
+/// pending, retried later with a delay, and it is counted and logged as an
+/// error; once something takes it again, it is delivered.
+#[tokio::test]
+async fn a_return_keeps_the_event_pending_and_raises_the_alarm() {
     let app = app_with_events(None).await;
     let bus = app.bus();
-    fixtures::customer(&caller(&app), "Nobody listens").await;
-    // The relay tries, finds no binding, counts it, and keeps the row.
+    let c = caller(&app);
+    // The relay has declared its topology once the first event left.
+    fixtures::customer(&c, "Routable").await;
+    until_drained(&app, Duration::from_secs(10)).await;
+    // Without the archive, no binding takes customer events. (Another
+    // binding keeps the per-test exchange, which goes with its last one.)
+    bus.declare_queue("test.other", &["other.thing"], 3)
+        .await
+        .unwrap();
+    bus.delete_archive().await.unwrap();
+
+    fixtures::customer(&c, "Returned").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let metrics = app.anonymous().get("/metrics").await.text;
@@ -125,13 +174,13 @@ async fn unroutable_events_stay_pending_until_bound() {
         }
         assert!(
             Instant::now() < deadline,
-            "the relay never reported the unroutable event"
+            "the relay never reported the returned event"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(pending(&app).await, 1, "kept pending, not dropped");
     let (attempts, deferred): (i32, bool) = sqlx::query_as(
-        "select attempts, next_attempt_at > now() - interval '1 minute' from crm.outbox",
+        "select attempts, next_attempt_at > now() - interval '1 minute' from crm.outbox where sent_at is null",
     )
     .fetch_one(&app.db.admin)
     .await
@@ -146,12 +195,55 @@ async fn unroutable_events_stay_pending_until_bound() {
         .await
         .unwrap();
     let got = take_n(&bus, &queue, 1, Duration::from_secs(10)).await;
-    assert_eq!(got.len(), 1, "delivered once bound");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while pending(&app).await > 0 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(got.len(), 1, "delivered once something takes it");
+    assert_eq!(got[0].data["name"], "Returned");
+    until_drained(&app, Duration::from_secs(5)).await;
+}
+
+/// The relay is woken by the commit: with a fallback poll of an hour, the
+/// event still arrives within seconds, and the relay counts the wake-up as
+/// a notification.
+#[tokio::test]
+async fn a_commit_wakes_the_relay() {
+    let app = TestApp::spawn_with(&[psa_crm::module()], |cfg| {
+        cfg.events.enabled = true;
+        cfg.events.relay_poll_ms = 3_600_000;
+    })
+    .await
+    .unwrap();
+    let bus = app.bus();
+    let queue = bus
+        .declare_queue("test.woken", &["customer.*"], 3)
+        .await
+        .unwrap();
+    // Once the relay waits for a wake-up, it has asked writers to notify.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let asked: Option<bool> =
+            sqlx::query_scalar("select listening_until > now() from crm._psa_outbox_relay")
+                .fetch_optional(&app.db.admin)
+                .await
+                .unwrap()
+                .flatten();
+        if asked == Some(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the relay never started waiting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+
+    fixtures::customer(&caller(&app), "Woken").await;
+    let got = take_n(&bus, &queue, 1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "arrived long before the hourly poll");
+    let metrics = app.anonymous().get("/metrics").await.text;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("psa_outbox_relay_wakeups_total")
+                && l.contains(r#"cause="notify""#)
+                && l.contains(r#"schema="crm""#)),
+        "woken by the notification: {metrics}"
+    );
 }
 
 /// Where a consumer records handled events and its effects (a test schema).
@@ -197,11 +289,14 @@ async fn the_crash_window_republishes_and_the_inbox_applies_once() {
         .unwrap();
     fixtures::customer(&caller(&app), "Crash window").await;
 
-    let relay: Relay = psa_crm::relay(
-        app.db.module_pool(&psa_crm::module()).unwrap(),
-        bus.clone(),
-        10,
-    );
+    let relay = Relay {
+        batch: 10,
+        ..psa_crm::relay(
+            app.db.module_pool(&psa_crm::module()).unwrap(),
+            bus.clone(),
+            &app.config.events,
+        )
+    };
     relay.crash_after_ack.store(true, Ordering::SeqCst);
     assert!(matches!(relay.run_once().await, Err(RelayError::Crashed)));
     assert_eq!(pending(&app).await, 1, "not marked: the crash came first");
@@ -295,10 +390,11 @@ async fn concurrent_relays_publish_each_row_once() {
         fixtures::customer(&c, &format!("r{i}")).await;
     }
     let pool = app.db.module_pool(&psa_crm::module()).unwrap();
-    let (a, b) = (
-        psa_crm::relay(pool.clone(), bus.clone(), 7),
-        psa_crm::relay(pool, bus.clone(), 7),
-    );
+    let relay = |pool| Relay {
+        batch: 7,
+        ..psa_crm::relay(pool, bus.clone(), &app.config.events)
+    };
+    let (a, b) = (relay(pool.clone()), relay(pool));
     while pending(&app).await > 0 {
         let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
         ra.unwrap();
