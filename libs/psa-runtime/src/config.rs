@@ -80,8 +80,16 @@ pub enum FailMode {
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     pub enabled: bool,
+    /// The default quota of an API key, a user (per tenant), a client (per
+    /// tenant, client credentials) or an address.
     pub per_minute: u32,
     pub burst: u32,
+    /// Every tenant's ceiling over all its callers together, per minute.
+    pub tenant_per_minute: u32,
+    /// Ceilings of particular tenants: tenant id → per minute (the gateway
+    /// refuses to start on a key that is not a UUID).
+    #[serde(default)]
+    pub tenant_ceilings: std::collections::BTreeMap<String, u32>,
     pub fail_mode: FailMode,
     pub redis_url: String,
     pub redis_timeout_ms: u64,
@@ -190,3 +198,31 @@ mod env_tests {
         });
     }
 }
+
+    #[test]
+    fn tenant_ceilings_from_a_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "psa.toml",
+                "[gateway.rate_limit.tenant_ceilings]\n\
+                 0190f1c2-0000-7000-8000-000000000001 = 20000\n",
+            )?;
+            jail.set_env("PSA_GATEWAY__RATE_LIMIT__TENANT_PER_MINUTE", "7000");
+            jail.set_env(
+                "PSA_GATEWAY__RATE_LIMIT__TENANT_CEILINGS__0190F1C2000070008000000000000002",
+                "100",
+            );
+            let cfg =
+                PlatformConfig::load(Some(Path::new("psa.toml"))).map_err(|e| e.to_string())?;
+            let rl = &cfg.gateway.rate_limit;
+            assert_eq!(rl.tenant_per_minute, 7000);
+            assert_eq!(
+                rl.tenant_ceilings
+                    .get("0190f1c2-0000-7000-8000-000000000001"),
+                Some(&20000)
+            );
+            assert_eq!(rl.tenant_ceilings.len(), 2, "{:?}", rl.tenant_ceilings);
+            Ok(())
+        });
+    }

@@ -47,11 +47,15 @@ pub fn merged(modules: &[Module]) -> OpenApi {
                 .header("Retry-After", header("seconds until a request is allowed"))
                 .header(
                     "RateLimit-Policy",
-                    header("IETF structured field, e.g. \"default\";q=1000;w=60"),
+                    header(
+                        "IETF structured field naming the quota that refused: \"default\" (a user's \
+                         or client's within its tenant), \"key\" (an API key's) or \"tenant\" (the \
+                         tenant's ceiling), e.g. \"tenant\";q=6000;w=60",
+                    ),
                 )
                 .header(
                     "RateLimit",
-                    header("IETF structured field, e.g. \"default\";r=0;t=6"),
+                    header("IETF structured field, e.g. \"tenant\";r=0;t=6"),
                 )
                 .build(),
         ),

@@ -1,8 +1,9 @@
 //! API gateway: the one front door. Routes `/v1` (and the OIDC paths) to the
 //! modules, in-process or over HTTP, by the prefixes each module declares in
 //! the platform's registry; authenticates at the edge (JWTs, and API keys
-//! exchanged for short-lived JWTs); rate-limits per key or client with GCRA
-//! in Redis; logs every write to its audit log; serves the merged OpenAPI
+//! exchanged for short-lived JWTs); rate-limits per key, user or client
+//! within each tenant, under a per-tenant ceiling, with GCRA in Redis; logs
+//! every write to its audit log; serves the merged OpenAPI
 //! document, docs, health, readiness per upstream and metrics.
 //!
 //! As a module (mounted beside others, without the front door) it is just
@@ -58,7 +59,7 @@ pub fn module() -> Module {
             let pool = psa_db::module_pool(&ctx.config.database, &DB)?;
             // Ends (after a last flush) when the router and its senders go.
             let (audit, _flushed) = audit::start(pool.clone(), 1, Duration::from_millis(200));
-            let state = GatewayState::new(pool.clone(), ctx, audit);
+            let state = GatewayState::new(pool.clone(), ctx, audit)?;
             Ok(Mounted {
                 router: routes::router(state),
                 checks: vec![ReadinessCheck::postgres("gateway.postgres", pool)],

@@ -35,18 +35,22 @@ pub struct GatewayState {
 }
 
 impl GatewayState {
-    /// A state with no upstreams yet.
-    pub fn new(pool: PgPool, ctx: &ModuleContext, audit: mpsc::Sender<AuditEntry>) -> Self {
-        Self {
+    /// A state with no upstreams yet; fails on an invalid rate-limit setting.
+    pub fn new(
+        pool: PgPool,
+        ctx: &ModuleContext,
+        audit: mpsc::Sender<AuditEntry>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
             pool,
             verifier: ctx.verifier.clone(),
             config: ctx.config.clone(),
             registry: ctx.registry.clone(),
             upstreams: Arc::new(HashMap::new()),
-            limiter: Arc::new(RateLimiter::new(ctx.config.gateway.rate_limit.clone())),
+            limiter: Arc::new(RateLimiter::new(ctx.config.gateway.rate_limit.clone())?),
             api_keys: Arc::new(Mutex::new(HashMap::new())),
             audit,
-        }
+        })
     }
 }
 

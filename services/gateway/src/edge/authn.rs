@@ -11,13 +11,13 @@ use psa_authn::{AuthError as TokenError, Caller};
 use psa_http::Problem;
 use sha2::{Digest, Sha256};
 
+use crate::ratelimit::Bucket;
 use crate::state::{CachedKey, GatewayState};
 
 /// Who is calling, as far as rate limits and the audit log are concerned.
 pub(super) struct Identity {
     pub caller: Option<Caller>,
-    pub rate_key: String,
-    pub limit: u32,
+    pub bucket: Bucket,
 }
 
 fn token_problem(err: TokenError) -> Problem {
@@ -59,18 +59,13 @@ pub(super) async fn authenticate(
             req.headers_mut().insert(header::AUTHORIZATION, v);
         }
         return Ok(Identity {
-            rate_key: format!("key:{}", caller.subject),
-            limit: limit.unwrap_or(state.limiter.default_limit()),
+            bucket: Bucket::api_key(&caller, limit),
             caller: Some(caller),
         });
     }
     let caller = state.verifier.verify(&token).await.map_err(token_problem)?;
     Ok(Identity {
-        rate_key: format!(
-            "client:{}",
-            caller.client_id.as_deref().unwrap_or(&caller.subject)
-        ),
-        limit: state.limiter.default_limit(),
+        bucket: Bucket::token(&caller),
         caller: Some(caller),
     })
 }

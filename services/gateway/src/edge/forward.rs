@@ -14,18 +14,20 @@ use uuid::Uuid;
 use super::authn::{Identity, authenticate};
 use crate::audit;
 use crate::proxy;
-use crate::ratelimit::{self, Decision, Source};
+use crate::ratelimit::{self, Bucket, Decision, Source};
 use crate::state::GatewayState;
 
+/// The fields of the quota that applied (see [`ratelimit::verdict`]).
 fn rate_headers(headers: &mut HeaderMap, d: &Decision) {
+    let policy = d.policy.name();
     let pairs = [
         (
             "ratelimit-policy",
-            format!("\"default\";q={};w={}", d.limit, ratelimit::WINDOW_SECS),
+            format!("\"{policy}\";q={};w={}", d.limit, ratelimit::WINDOW_SECS),
         ),
         (
             "ratelimit",
-            format!("\"default\";r={};t={}", d.remaining, d.reset_secs),
+            format!("\"{policy}\";r={};t={}", d.remaining, d.reset_secs),
         ),
         ("ratelimit-limit", d.limit.to_string()),
         ("ratelimit-remaining", d.remaining.to_string()),
@@ -47,11 +49,8 @@ fn rate_limited(d: &Decision) -> Response {
     res
 }
 
-fn client_ip_key(peer: Option<SocketAddr>) -> String {
-    format!(
-        "ip:{}",
-        peer.map(|p| p.ip().to_string()).unwrap_or_default()
-    )
+fn client_ip(peer: Option<SocketAddr>) -> Bucket {
+    Bucket::ip(&peer.map(|p| p.ip().to_string()).unwrap_or_default())
 }
 
 /// Everything not served by the gateway itself passes here.
@@ -74,8 +73,7 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
     let identity = if route.public {
         Identity {
             caller: None,
-            rate_key: client_ip_key(peer),
-            limit: state.limiter.default_limit(),
+            bucket: client_ip(peer),
         }
     } else {
         match authenticate(&state, &mut req).await {
@@ -84,10 +82,7 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
                 // Failed credentials count against the client's address, so
                 // guessing is slowed down like any other unauthenticated traffic.
                 if state.config.gateway.rate_limit.enabled {
-                    let (d, _) = state
-                        .limiter
-                        .check(&client_ip_key(peer), state.limiter.default_limit())
-                        .await;
+                    let (d, _) = state.limiter.check(&client_ip(peer)).await;
                     if !d.allowed {
                         return labelled(rate_limited(&d), prefix);
                     }
@@ -98,10 +93,7 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
     };
 
     let decision = if state.config.gateway.rate_limit.enabled {
-        let (d, source) = state
-            .limiter
-            .check(&identity.rate_key, identity.limit)
-            .await;
+        let (d, source) = state.limiter.check(&identity.bucket).await;
         if source == Source::Closed {
             return labelled(
                 Problem::service_unavailable("rate limiting is unavailable", 1).into_response(),
@@ -109,7 +101,8 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
             );
         }
         if !d.allowed {
-            metrics::counter!("gateway_rate_limited_total").increment(1);
+            metrics::counter!("gateway_rate_limited_total", "policy" => d.policy.name())
+                .increment(1);
             return labelled(rate_limited(&d), prefix);
         }
         Some(d)

@@ -79,7 +79,7 @@ pub fn app(
         cfg.gateway.audit_batch_size.max(1),
         Duration::from_millis(cfg.gateway.audit_flush_ms.max(1)),
     );
-    let mut state = GatewayState::new(pool, &ctx, audit_tx);
+    let mut state = GatewayState::new(pool, &ctx, audit_tx)?;
     if cfg.gateway.rate_limit.enabled {
         let l = state.limiter.clone();
         checks.push(
