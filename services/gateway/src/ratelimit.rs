@@ -128,8 +128,10 @@ impl Bucket {
 /// client-credentials grant serves (their `sub` is the account's id).
 /// Anything else with a `sub` of its own is a user's token; a token without
 /// a client is keyed by its `sub` alone. Erring towards "user" is the safe
-/// side: a client's tokens keyed per subject still never share a bucket
-/// with another tenant, whereas users keyed per client would share one.
+/// side: an unrecognised client-credentials token keyed by its `sub` (which
+/// such issuers make one per client) still gets a bucket of its own in its
+/// tenant, whereas users mistaken for a client would share one bucket
+/// among all the tenant's staff on that client.
 pub fn is_client_credentials(caller: &Caller) -> bool {
     caller
         .client_id
