@@ -9,12 +9,14 @@
 //! As a module (mounted beside others, without the front door) it is just
 //! its audit-log API; in front of the modules it is served by [`app`].
 
-pub mod audit;
+pub mod domain;
 pub mod edge;
 pub mod proxy;
 pub mod ratelimit;
+pub mod repo;
 pub mod routes;
 pub mod state;
+pub mod workers;
 
 use std::time::Duration;
 
@@ -58,7 +60,8 @@ pub fn module() -> Module {
         mount: |ctx| {
             let pool = psa_db::module_pool(&ctx.config.database, &DB)?;
             // Ends (after a last flush) when the router and its senders go.
-            let (audit, _flushed) = audit::start(pool.clone(), 1, Duration::from_millis(200));
+            let (audit, _flushed) =
+                workers::audit_writer(pool.clone(), 1, Duration::from_millis(200));
             let state = GatewayState::new(pool.clone(), ctx, audit)?;
             Ok(Mounted {
                 router: routes::router(state),

@@ -7,7 +7,7 @@ use psa_runtime::{ModuleContext, PlatformConfig, Registry};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
-use crate::audit::AuditEntry;
+use crate::domain::audit::AuditEntry;
 use crate::proxy::Upstream;
 use crate::ratelimit::RateLimiter;
 

@@ -12,7 +12,6 @@ use psa_http::layers::RouteLabel;
 use uuid::Uuid;
 
 use super::authn::{Identity, authenticate};
-use crate::audit;
 use crate::proxy;
 use crate::ratelimit::{self, Bucket, Decision, Source};
 use crate::state::GatewayState;
@@ -128,7 +127,7 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
         rate_headers(res.headers_mut(), &d);
     }
     if is_write && let Some(caller) = identity.caller.as_ref().filter(|c| c.tenant_id.is_some()) {
-        let entry = audit::AuditEntry {
+        let entry = crate::domain::audit::AuditEntry {
             id: Uuid::now_v7(),
             tenant_id: caller.tenant_id.unwrap_or_default(),
             request_id,

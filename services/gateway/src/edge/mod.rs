@@ -19,7 +19,6 @@ use psa_authn::Verifier;
 use psa_http::health::ReadinessCheck;
 use psa_runtime::{Module, ModuleContext, PlatformConfig, Registry, Workers};
 
-use crate::audit;
 use crate::proxy::{self, Upstream};
 use crate::routes;
 use crate::state::GatewayState;
@@ -74,7 +73,7 @@ pub fn app(
         upstreams.insert(m.name, Upstream::InProcess(mounted.router));
     }
 
-    let (audit_tx, audit_task) = audit::start(
+    let (audit_tx, audit_task) = crate::workers::audit_writer(
         pool.clone(),
         cfg.gateway.audit_batch_size.max(1),
         Duration::from_millis(cfg.gateway.audit_flush_ms.max(1)),

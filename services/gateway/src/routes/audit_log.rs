@@ -5,11 +5,11 @@ use psa_authn::Caller;
 use psa_authn::permissions::AUDIT_READ;
 use psa_http::extract::Query;
 use psa_kernel::docs::{BadRequest, Denied};
-use psa_kernel::{Page, PageParams, SortField, SortValue, Store, Tx};
+use psa_kernel::{Page, PageParams, SortField, Store, Tx};
 use serde::Deserialize;
-use sqlx::{Postgres, QueryBuilder};
 
-use crate::audit::AuditEntry;
+use crate::domain::audit::AuditEntry;
+use crate::repo;
 use crate::state::GatewayState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -23,8 +23,6 @@ pub struct AuditQuery {
     pub page: PageParams,
 }
 
-const SORTS: &[SortField] = &[SortField::ID, SortField::CREATED_AT];
-
 /// The tenant's writes through the gateway, oldest first (`updated_since`
 /// reads as "written since": entries never change).
 #[utoipa::path(get, path = "/v1/audit-log", tag = "audit", params(AuditQuery, PageParams),
@@ -36,26 +34,11 @@ pub async fn list(
     Query(q): Query<AuditQuery>,
 ) -> Result<axum::Json<Page<AuditEntry>>, psa_http::Problem> {
     let store = Store::new(state.pool.clone(), crate::DB.schema);
-    let mut tx = Tx::begin(&store, &caller, AUDIT_READ.name).await?;
-    let keyset = q.page.keyset(SORTS, SortField::ID)?;
-    let mut qb = QueryBuilder::<Postgres>::new(
-        "select id, request_id, subject, client_id, method, path, resource_id, status, created_at
-         from (select id, request_id, subject, client_id, method, path, resource_id, status,
-                 created_at, created_at as updated_at from gateway.audit_log) as audit_log
-         where true",
-    );
-    if let Some(r) = q.request_id {
-        qb.push(" and request_id = ").push_bind(r);
-    }
-    let page = keyset
-        .fetch(&mut tx, qb, |e: &AuditEntry, field| {
-            let value = match field {
-                "created_at" => SortValue::Time(e.created_at),
-                _ => SortValue::Uuid(e.id),
-            };
-            (value, e.id)
-        })
-        .await?;
-    tx.commit().await?;
+    let tx = Tx::begin(&store, &caller, AUDIT_READ.name).await?;
+    let keyset = q.page.keyset(repo::audit_log::SORTS, SortField::ID)?;
+    let page = psa_kernel::read(tx, async |tx| {
+        Ok::<_, psa_http::Problem>(repo::audit_log::list(tx, q.request_id, &keyset).await?)
+    })
+    .await?;
     Ok(axum::Json(page))
 }

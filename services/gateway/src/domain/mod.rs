@@ -1,0 +1,3 @@
+//! What the gateway keeps of its own: the audit log of writes.
+
+pub mod audit;

@@ -1,0 +1,3 @@
+//! The gateway's SQL.
+
+pub mod audit_log;
