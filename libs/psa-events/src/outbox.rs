@@ -99,6 +99,10 @@ pub struct Relay {
 /// waits): a relay that died stops costing them soon.
 const LISTEN_LEASE: Duration = Duration::from_secs(60);
 
+/// After a round that published, the next look comes this soon (under
+/// load, this polling replaces the writers' notifications and their cost).
+const LINGER: Duration = Duration::from_millis(5);
+
 /// A look this soon after asking to be woken, for a transaction that was
 /// committing while the relay asked (it read the lease before it was set).
 const SETTLE: Duration = Duration::from_millis(25);
@@ -284,11 +288,16 @@ impl Relay {
         let mut backoff = Duration::from_millis(100);
         let mut gauges_at = Instant::now();
         loop {
-            // Publish until a round finds less than a batch due.
+            // Publish until a round finds nothing due; while events keep
+            // coming, look again shortly rather than have writers notify.
             match self.run_once().await {
                 Ok(r) => {
                     backoff = Duration::from_millis(100);
                     if r.claimed as i64 >= self.batch {
+                        continue;
+                    }
+                    if r.claimed > 0 {
+                        tokio::time::sleep(LINGER).await;
                         continue;
                     }
                 }
