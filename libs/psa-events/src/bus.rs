@@ -4,6 +4,7 @@
 //! point in time.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -93,6 +94,7 @@ const ARCHIVE_PREFETCH: u16 = 500;
 pub struct Bus {
     cfg: BusConfig,
     state: Mutex<Option<(Connection, Channel)>>,
+    archive_declared: AtomicBool,
 }
 
 impl Bus {
@@ -100,6 +102,7 @@ impl Bus {
         Self {
             cfg,
             state: Mutex::new(None),
+            archive_declared: AtomicBool::new(false),
         }
     }
 
@@ -152,7 +155,13 @@ impl Bus {
         self.bounded(ch.confirm_select(ConfirmSelectOptions::default()))
             .await?;
         self.declare_topology(&ch).await?;
-        self.declare_archive(&conn).await?;
+        // A throw-away topology declares its archive once per bus: a test
+        // deletes it when it ends, and a relay reconnecting after that must
+        // not make it anew (a stream cannot expire: it would stay for good).
+        if self.cfg.queue_expiry.is_none() || !self.archive_declared.load(Ordering::SeqCst) {
+            self.declare_archive(&conn).await?;
+            self.archive_declared.store(true, Ordering::SeqCst);
+        }
         *state = Some((conn, ch.clone()));
         Ok(ch)
     }
