@@ -476,3 +476,20 @@ fn quorum_args(delivery_limit: Option<u32>, dlx: Option<&str>) -> FieldTable {
     }
     args
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retention_is_a_positive_number_and_a_unit_rabbitmq_knows() {
+        for good in ["7D", "12h", "1Y", "30m", "90s", "6M"] {
+            assert_eq!(MaxAge::try_from(good.to_owned()).unwrap().to_string(), good);
+        }
+        for bad in [
+            "", "D", "0D", "7", "7d", "7 D", "-1D", "+7D", "7DD", "1.5h", "7days",
+        ] {
+            assert!(MaxAge::try_from(bad.to_owned()).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,8 +1,15 @@
 //! Keyset pagination for every list: one parameter struct, one parser, one
 //! query builder. A page is `limit` rows after the cursor in `(sort field,
-//! id)` order; the cursor holds where the previous page ended, the sort it
-//! was made for and a checksum, so an edited, truncated or foreign cursor is
-//! a 400 `invalid_cursor` and never reaches the database as a bad value.
+//! id)` order (the sort field alone when it is unique); the cursor holds
+//! where the previous page ended, the sort it was made for and a checksum,
+//! so an edited, truncated or foreign cursor is a 400 `invalid_cursor` and
+//! never reaches the database as a bad value.
+//!
+//! Each page is one range of an index on `(tenant_id, sort field, id)` (or
+//! on the unique column): a list's migrations give every sort it offers
+//! such an index, and one led by the filter's column(s) for each selective
+//! filter, so that a page costs the same in a tenant of any size
+//! (`services/psa/tests/plans.rs` checks the plans).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,13 +44,28 @@ pub enum SqlType {
 pub struct SortField {
     pub name: &'static str,
     pub sql_type: SqlType,
+    /// No two rows of a tenant share a value: the column orders the rows
+    /// alone, without `id` to break ties (so its unique index serves it).
+    pub unique: bool,
 }
 
 impl SortField {
     pub const fn new(name: &'static str, sql_type: SqlType) -> Self {
-        Self { name, sql_type }
+        Self {
+            name,
+            sql_type,
+            unique: false,
+        }
     }
-    pub const ID: SortField = SortField::new("id", SqlType::Uuid);
+    /// A column unique within a tenant (a number, an email).
+    pub const fn unique(name: &'static str, sql_type: SqlType) -> Self {
+        Self {
+            name,
+            sql_type,
+            unique: true,
+        }
+    }
+    pub const ID: SortField = SortField::unique("id", SqlType::Uuid);
     pub const CREATED_AT: SortField = SortField::new("created_at", SqlType::Timestamptz);
     pub const UPDATED_AT: SortField = SortField::new("updated_at", SqlType::Timestamptz);
 }
@@ -146,7 +168,9 @@ pub struct PageParams {
     /// A field name, `-field` for descending (the fields each list offers).
     #[param(max_length = 64)]
     pub sort: Option<String>,
-    /// Only rows changed at or after this RFC 3339 time.
+    /// Only rows changed at or after this RFC 3339 time; without `sort`,
+    /// they come in the order they changed (`updated_at`) where the list
+    /// offers that sort.
     #[param(value_type = Option<String>, format = DateTime)]
     pub updated_since: Option<String>,
 }
@@ -163,6 +187,11 @@ pub struct Keyset {
 
 impl PageParams {
     /// Checks limit, sort (one of `sorts`), `updated_since` and the cursor.
+    /// Without a sort, the list is in `default` order, or, with
+    /// `updated_since`, in order of change (`updated_at`, else `created_at`
+    /// for a list whose rows never change), where `sorts` has it: the rows
+    /// changed since a time are then one range of that sort's index, not a
+    /// part of the tenant's rows to be sorted.
     pub fn keyset(&self, sorts: &[SortField], default: SortField) -> Result<Keyset, Problem> {
         let limit = match self.limit.as_deref() {
             None => DEFAULT_LIMIT,
@@ -177,6 +206,14 @@ impl PageParams {
             },
         };
         let (descending, name) = match self.sort.as_deref() {
+            None if self.updated_since.is_some() => (
+                false,
+                [SortField::UPDATED_AT, SortField::CREATED_AT]
+                    .iter()
+                    .find(|f| sorts.contains(f))
+                    .unwrap_or(&default)
+                    .name,
+            ),
             None => (false, default.name),
             Some(raw) => match raw.strip_prefix('-') {
                 Some(rest) => (true, rest),
@@ -245,8 +282,9 @@ impl Keyset {
         }
         if let Some((value, id)) = self.after.clone() {
             let op = if self.descending { "<" } else { ">" };
-            if self.field.name == "id" {
-                qb.push(format!(" and id {op} ")).push_bind(id);
+            if self.field.unique {
+                qb.push(format!(" and {} {op} ", self.field.name));
+                value.push_bind(qb);
             } else {
                 qb.push(format!(" and ({}, id) {op} (", self.field.name));
                 value.push_bind(qb);
@@ -259,8 +297,8 @@ impl Keyset {
     /// whether another page follows).
     pub fn push_order(&self, qb: &mut QueryBuilder<Postgres>) {
         let dir = if self.descending { "desc" } else { "asc" };
-        if self.field.name == "id" {
-            qb.push(format!(" order by id {dir} limit "));
+        if self.field.unique {
+            qb.push(format!(" order by {} {dir} limit ", self.field.name));
         } else {
             qb.push(format!(
                 " order by {} {dir}, id {dir} limit ",
@@ -409,6 +447,67 @@ mod tests {
             .keyset(SORTS, SortField::CREATED_AT)
             .unwrap();
         assert_eq!(next.after.unwrap().1, ids[1]);
+    }
+
+    #[test]
+    fn updated_since_without_a_sort_lists_in_order_of_change() {
+        let since = |sort: Option<&str>| PageParams {
+            updated_since: Some("2026-01-01T00:00:00Z".into()),
+            ..params(None, sort, None)
+        };
+        let with_updated = [SortField::CREATED_AT, SortField::UPDATED_AT, SortField::ID];
+        let field =
+            |p: PageParams, sorts: &[SortField]| p.keyset(sorts, SortField::ID).unwrap().field;
+        assert_eq!(field(since(None), &with_updated), SortField::UPDATED_AT);
+        assert_eq!(
+            field(since(Some("-created_at")), &with_updated),
+            SortField::CREATED_AT
+        );
+        // A list of rows that never change: their creation is their change.
+        assert_eq!(
+            field(since(None), &[SortField::ID, SortField::CREATED_AT]),
+            SortField::CREATED_AT
+        );
+        assert_eq!(field(since(None), &[SortField::ID]), SortField::ID);
+        assert_eq!(
+            field(params(None, None, None), &with_updated),
+            SortField::ID
+        );
+    }
+
+    #[test]
+    fn a_unique_sort_field_orders_alone() {
+        let number = SortField::unique("number", SqlType::Text);
+        let sorts = [SortField::CREATED_AT, number];
+        let first = params(Some("1"), Some("-number"), None)
+            .keyset(&sorts, SortField::CREATED_AT)
+            .unwrap();
+        let page = first.page(
+            vec![("T-000009", Uuid::now_v7()), ("T-000008", Uuid::now_v7())],
+            |r, _| (SortValue::Text(r.0.into()), r.1),
+        );
+        let next = params(Some("1"), Some("-number"), page.next_cursor)
+            .keyset(&sorts, SortField::CREATED_AT)
+            .unwrap();
+        let mut qb = QueryBuilder::<Postgres>::new("select * from t where true");
+        next.push(&mut qb);
+        assert_eq!(
+            qb.sql().as_str(),
+            "select * from t where true and number < $1 order by number desc limit $2"
+        );
+
+        let mut qb = QueryBuilder::<Postgres>::new("select * from t where true");
+        let by_created = params(None, Some("created_at"), None)
+            .keyset(&sorts, SortField::CREATED_AT)
+            .unwrap();
+        by_created.push(&mut qb);
+        assert!(
+            qb.sql()
+                .as_str()
+                .ends_with("order by created_at asc, id asc limit $1"),
+            "{}",
+            qb.sql().as_str()
+        );
     }
 
     proptest! {

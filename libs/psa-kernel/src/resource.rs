@@ -229,18 +229,28 @@ pub async fn list_under<R: Resource, P: Resource>(
     Ok(axum::Json(page))
 }
 
-async fn page_of<R: Resource>(
-    conn: &mut PgConnection,
-    keyset: &Keyset,
+/// The select of `R`s with the list's own `filters`: what [`list`] and
+/// [`list_under`] page through (the plan test explains it).
+pub fn list_query<R: Resource>(
     filters: impl FnOnce(&mut QueryBuilder<Postgres>),
-) -> Result<Page<R>, sqlx::Error> {
+) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(format!(
         "select {} from {} where true",
         R::COLUMNS,
         R::TABLE
     ));
     filters(&mut qb);
+    qb
+}
+
+async fn page_of<R: Resource>(
+    conn: &mut PgConnection,
+    keyset: &Keyset,
+    filters: impl FnOnce(&mut QueryBuilder<Postgres>),
+) -> Result<Page<R>, sqlx::Error> {
     keyset
-        .fetch(conn, qb, |row: &R, field| (row.sort_value(field), row.id()))
+        .fetch(conn, list_query::<R>(filters), |row: &R, field| {
+            (row.sort_value(field), row.id())
+        })
         .await
 }

@@ -4,6 +4,7 @@
 //! the API through the one [`Client`] and make their data with [`fixtures`].
 
 pub mod broker;
+pub mod bulk;
 mod client;
 pub mod cursors;
 pub mod fixtures;

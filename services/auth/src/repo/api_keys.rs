@@ -1,7 +1,7 @@
 //! `auth.api_keys`: keys as hashes; a revoked key is kept for the record.
 
 use psa_kernel::{Keyset, Page, SortField};
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{Fetched, Listed};
@@ -10,14 +10,17 @@ use crate::domain::api_key::{ApiKey, NewApiKey};
 impl Listed for ApiKey {
     const SORTS: &'static [SortField] = super::BY_NAME;
 
-    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
-        let qb = QueryBuilder::new(
+    fn list_query() -> QueryBuilder<Postgres> {
+        QueryBuilder::new(
             "select id, name, permissions, created_by, rate_limit_per_minute, expires_at, \
              revoked_at, last_used_at, version, created_at, updated_at from auth.api_keys \
              where true",
-        );
+        )
+    }
+
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
         keyset
-            .fetch(conn, qb, |k: &ApiKey, f| {
+            .fetch(conn, Self::list_query(), |k: &ApiKey, f| {
                 (
                     super::by_name(f, k.id, &k.name, k.created_at, k.updated_at),
                     k.id,

@@ -1,7 +1,7 @@
 //! `auth.audit_events`: written in the transaction of what they record.
 
 use psa_kernel::{Keyset, Page, SortField, SortValue};
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::Listed;
@@ -33,15 +33,18 @@ pub async fn record(conn: &mut PgConnection, e: &Entry) -> Result<(), sqlx::Erro
 impl Listed for AuditEvent {
     const SORTS: &'static [SortField] = &[SortField::CREATED_AT, SortField::ID];
 
-    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
+    fn list_query() -> QueryBuilder<Postgres> {
         // Events never change: `updated_since` reads as "recorded since".
-        let qb = QueryBuilder::new(
+        QueryBuilder::new(
             "select id, action, actor, target, outcome, ip, detail, created_at from \
              (select id, action, actor, target, outcome, ip, detail, created_at, \
              created_at as updated_at from auth.audit_events) as audit_events where true",
-        );
+        )
+    }
+
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
         keyset
-            .fetch(conn, qb, |e: &AuditEvent, field| {
+            .fetch(conn, Self::list_query(), |e: &AuditEvent, field| {
                 let value = match field {
                     "id" => SortValue::Uuid(e.id),
                     _ => SortValue::Time(e.created_at),

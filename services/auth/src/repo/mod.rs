@@ -17,7 +17,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 /// A record read by id, its version its `ETag`.
@@ -33,6 +33,9 @@ pub trait Fetched: Serialize + Sized + Send {
 /// A record listed by keyset, in one of its `SORTS` (`created_at` unless asked).
 pub trait Listed: Serialize + Sized + Send {
     const SORTS: &'static [SortField];
+    /// The list's select: what `page` pages through (the plan test
+    /// explains it).
+    fn list_query() -> QueryBuilder<Postgres>;
     fn page(
         conn: &mut PgConnection,
         keyset: &Keyset,

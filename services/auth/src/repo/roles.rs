@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
 use serde_json::json;
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::domain::role::{CustomRole, Role, RoleInput};
 
-pub const NAME: SortField = SortField::new("name", SqlType::Text);
+pub const NAME: SortField = SortField::unique("name", SqlType::Text);
 pub const SORTS: &[SortField] = &[NAME];
 
 /// A row of the combined list. A built-in role's id is made from its name
@@ -41,30 +41,42 @@ impl From<RoleRow> for Role {
     }
 }
 
-/// One page of the built-in roles (name, permissions) and the tenant's own, by name.
-pub async fn page(
-    conn: &mut PgConnection,
-    builtin: &[(&str, Vec<&str>)],
-    keyset: &Keyset,
-) -> Result<Page<Role>, sqlx::Error> {
+/// The select of the built-in roles (name, permissions) and the tenant's
+/// own, for the page `keyset` asks: what [`page`] pages through (the plan
+/// test explains it). The tenant's roles are limited to that page first,
+/// read in name order from their index (the planner sorts a union's rows
+/// otherwise, all of them); the few built-in ones join them after.
+pub fn list_query(builtin: &[(&str, Vec<&str>)], keyset: &Keyset) -> QueryBuilder<Postgres> {
     let builtin: Vec<_> = builtin
         .iter()
         .map(|(name, perms)| json!({"name": name, "permissions": perms}))
         .collect();
     let mut qb = QueryBuilder::new(
         "select id, name, description, permissions, builtin, version, created_at, updated_at \
-         from (select id, name, description, permissions, false as builtin, version, \
-                      created_at, updated_at from auth.roles \
-               union all \
-               select md5('builtin role ' || b.name)::uuid, b.name, null, \
-                      array(select jsonb_array_elements_text(b.permissions)), true, \
-                      null, null, null \
-               from jsonb_to_recordset(",
+         from ((select id, name, description, permissions, false as builtin, version, \
+                       created_at, updated_at from auth.roles where true",
     );
-    qb.push_bind(serde_json::Value::Array(builtin))
-        .push(") as b(name text, permissions jsonb)) as roles where true");
+    keyset.push(&mut qb);
+    qb.push(
+        ") union all \
+         (select md5('builtin role ' || b.name)::uuid, b.name, null::text, \
+                 array(select jsonb_array_elements_text(b.permissions)), true, \
+                 null::bigint, null::timestamptz, null::timestamptz \
+          from jsonb_to_recordset(",
+    )
+    .push_bind(serde_json::Value::Array(builtin))
+    .push(") as b(name text, permissions jsonb))) as roles where true");
+    qb
+}
+
+/// One page of the built-in roles and the tenant's own, by name.
+pub async fn page(
+    conn: &mut PgConnection,
+    builtin: &[(&str, Vec<&str>)],
+    keyset: &Keyset,
+) -> Result<Page<Role>, sqlx::Error> {
     let page = keyset
-        .fetch(conn, qb, |r: &RoleRow, _| {
+        .fetch(conn, list_query(builtin, keyset), |r: &RoleRow, _| {
             (SortValue::Text(r.name.clone()), r.id)
         })
         .await?;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use psa_kernel::{Keyset, Page, SortField};
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{Fetched, Listed};
@@ -12,13 +12,16 @@ use crate::domain::service_account::{AccountStatus, ServiceAccount};
 impl Listed for ServiceAccount {
     const SORTS: &'static [SortField] = super::BY_NAME;
 
-    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
-        let qb = QueryBuilder::new(
+    fn list_query() -> QueryBuilder<Postgres> {
+        QueryBuilder::new(
             "select id, name, client_id, permissions, status, version, created_at, updated_at \
              from auth.service_accounts where true",
-        );
+        )
+    }
+
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
         keyset
-            .fetch(conn, qb, |a: &ServiceAccount, f| {
+            .fetch(conn, Self::list_query(), |a: &ServiceAccount, f| {
                 let value = super::by_name(f, a.id, &a.name, a.created_at, a.updated_at);
                 (value, a.id)
             })

@@ -2,7 +2,7 @@
 //! own row), so readable from any tenant transaction and from the pool.
 
 use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
-use sqlx::{PgConnection, PgExecutor, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{Fetched, Listed};
@@ -39,17 +39,22 @@ impl Listed for Tenant {
         SortField::CREATED_AT,
         SortField::UPDATED_AT,
         SortField::ID,
-        SortField::new("slug", SqlType::Text),
+        SortField::unique("slug", SqlType::Text),
         SortField::new("name", SqlType::Text),
     ];
 
-    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
-        let qb = QueryBuilder::new(
+    fn list_query() -> QueryBuilder<Postgres> {
+        QueryBuilder::new(
             "select id, slug, name, status, is_platform, mfa_required, version, created_at, \
              updated_at from auth.tenants where true",
-        );
+        )
+    }
+
+    async fn page(conn: &mut PgConnection, keyset: &Keyset) -> Result<Page<Self>, sqlx::Error> {
         keyset
-            .fetch(conn, qb, |t: &Tenant, f| (sort_value(t, f), t.id))
+            .fetch(conn, Self::list_query(), |t: &Tenant, f| {
+                (sort_value(t, f), t.id)
+            })
             .await
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use psa_kernel::{Keyset, Page, SortField, SortValue, SqlType};
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::Fetched;
@@ -13,7 +13,7 @@ pub const SORTS: &[SortField] = &[
     SortField::CREATED_AT,
     SortField::UPDATED_AT,
     SortField::ID,
-    SortField::new("email", SqlType::Text),
+    SortField::unique("email", SqlType::Text),
     SortField::new("name", SqlType::Text),
 ];
 
@@ -24,11 +24,9 @@ fn sort_value(u: &User, field: &str) -> SortValue {
     }
 }
 
-pub async fn page(
-    conn: &mut PgConnection,
-    status: Option<UserStatus>,
-    keyset: &Keyset,
-) -> Result<Page<User>, sqlx::Error> {
+/// The user list's select, of one status or all: what [`page`] pages
+/// through (the plan test explains it).
+pub fn list_query(status: Option<UserStatus>) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::new(
         "select id, email, name, status, roles, totp_confirmed as mfa_enabled, version, \
          created_at, updated_at from auth.users where true",
@@ -36,8 +34,18 @@ pub async fn page(
     if let Some(status) = status {
         qb.push(" and status = ").push_bind(status);
     }
+    qb
+}
+
+pub async fn page(
+    conn: &mut PgConnection,
+    status: Option<UserStatus>,
+    keyset: &Keyset,
+) -> Result<Page<User>, sqlx::Error> {
     keyset
-        .fetch(conn, qb, |u: &User, f| (sort_value(u, f), u.id))
+        .fetch(conn, list_query(status), |u: &User, f| {
+            (sort_value(u, f), u.id)
+        })
         .await
 }
 

@@ -31,7 +31,7 @@ impl Resource for Customer {
         COMMON_SORTS[0],
         COMMON_SORTS[1],
         COMMON_SORTS[2],
-        SortField::new("customer_number", SqlType::Text),
+        SortField::unique("customer_number", SqlType::Text),
     ];
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
 
@@ -214,16 +214,23 @@ impl CustomerFilters {
                     .replace('%', "\\%")
                     .replace('_', "\\_")
             );
-            qb.push(" and name ilike ").push_bind(pattern);
+            // Through the schema's function, which reads the trigram index
+            // (ILIKE here could not, under row-level security).
+            qb.push(" and id in (select crm.customers_named_like(")
+                .push_bind(pattern)
+                .push("))");
         }
         if let Some(n) = &self.customer_number {
             qb.push(" and customer_number = ").push_bind(n.clone());
         }
         if let Some(ext) = &self.external_id {
-            qb.push(" and external_ids ->> ")
+            // Through the schema's function, which reads the index on
+            // external_ids (jsonb here could not, under row-level security).
+            qb.push(" and id in (select crm.customers_with_external_id(")
                 .push_bind(ext.system.clone())
-                .push(" = ")
-                .push_bind(ext.id.clone());
+                .push(", ")
+                .push_bind(ext.id.clone())
+                .push("))");
         }
     }
 }

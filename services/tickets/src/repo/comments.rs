@@ -27,12 +27,8 @@ pub async fn insert(
     .await
 }
 
-/// One page of a ticket's comments, oldest first.
-pub async fn list(
-    conn: &mut PgConnection,
-    ticket_id: Uuid,
-    keyset: &Keyset,
-) -> Result<Page<Comment>, sqlx::Error> {
+/// The select of a ticket's comments: what [`list`] pages through.
+pub fn list_query(ticket_id: Uuid) -> QueryBuilder<Postgres> {
     // A comment never changes, so "changed since" (`updated_since`) means
     // "written since": the derived table names `created_at` so.
     let mut qb = QueryBuilder::<Postgres>::new(
@@ -42,7 +38,18 @@ pub async fn list(
          where ticket_id = ",
     );
     qb.push_bind(ticket_id);
+    qb
+}
+
+/// One page of a ticket's comments, oldest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    ticket_id: Uuid,
+    keyset: &Keyset,
+) -> Result<Page<Comment>, sqlx::Error> {
     keyset
-        .fetch(conn, qb, |c: &Comment, _| (SortValue::Uuid(c.id), c.id))
+        .fetch(conn, list_query(ticket_id), |c: &Comment, _| {
+            (SortValue::Uuid(c.id), c.id)
+        })
         .await
 }

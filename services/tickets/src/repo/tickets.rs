@@ -15,7 +15,7 @@ use crate::events::BreachKind;
 pub const SORTS: &[SortField] = &[
     SortField::CREATED_AT,
     SortField::UPDATED_AT,
-    SortField::new("number", SqlType::Text),
+    SortField::unique("number", SqlType::Text),
 ];
 
 /// A ticket's value of one of [`SORTS`].
@@ -193,11 +193,9 @@ pub struct TicketFilters {
     pub page: PageParams,
 }
 
-pub async fn list(
-    conn: &mut PgConnection,
-    f: &TicketFilters,
-    keyset: &Keyset,
-) -> Result<Page<Ticket>, sqlx::Error> {
+/// The list's select with `f`'s filters: what [`list`] pages through (the
+/// plan test explains it).
+pub fn list_query(f: &TicketFilters) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(
         "select id, number, title, description, type, priority, status, queue, assignee_id,
            customer_id, contact_id, asset_id, tags, contract_id, response_due_at, resolution_due_at,
@@ -219,8 +217,18 @@ pub async fn list(
     if let Some(q) = &f.queue {
         qb.push(" and queue = ").push_bind(q.clone());
     }
+    qb
+}
+
+pub async fn list(
+    conn: &mut PgConnection,
+    f: &TicketFilters,
+    keyset: &Keyset,
+) -> Result<Page<Ticket>, sqlx::Error> {
     keyset
-        .fetch(conn, qb, |t: &Ticket, field| (sort_value(t, field), t.id))
+        .fetch(conn, list_query(f), |t: &Ticket, field| {
+            (sort_value(t, field), t.id)
+        })
         .await
 }
 

@@ -1,12 +1,24 @@
 //! Time entries in `tickets.time_entries`.
 
-use psa_kernel::{Keyset, Page, PageParams, SortValue};
+use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue};
 use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::domain::time_entry::{TimeEntry, TimeEntryInput};
+
+/// What a time-entry list may be sorted by: booking order (the default) or
+/// order of change.
+pub const SORTS: &[SortField] = &[SortField::ID, SortField::UPDATED_AT];
+
+/// An entry's value of one of [`SORTS`].
+fn sort_value(e: &TimeEntry, field: &str) -> SortValue {
+    match field {
+        "updated_at" => SortValue::Time(e.updated_at),
+        _ => SortValue::Uuid(e.id),
+    }
+}
 
 pub async fn insert(
     conn: &mut PgConnection,
@@ -102,12 +114,8 @@ pub struct TimeEntryFilters {
     pub page: PageParams,
 }
 
-/// One page of time entries in booking order (id).
-pub async fn list(
-    conn: &mut PgConnection,
-    f: &TimeEntryFilters,
-    keyset: &Keyset,
-) -> Result<Page<TimeEntry>, sqlx::Error> {
+/// The time-entry select with `f`'s filters: what [`list`] pages through.
+pub fn list_query(f: &TimeEntryFilters) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(
         "select id, ticket_id, user_id, started_at, minutes, description, billable, work_type,
            billed_at, version, created_at, updated_at
@@ -122,7 +130,18 @@ pub async fn list(
     if let Some(b) = f.billable {
         qb.push(" and billable = ").push_bind(b);
     }
+    qb
+}
+
+/// One page of time entries in one of [`SORTS`].
+pub async fn list(
+    conn: &mut PgConnection,
+    f: &TimeEntryFilters,
+    keyset: &Keyset,
+) -> Result<Page<TimeEntry>, sqlx::Error> {
     keyset
-        .fetch(conn, qb, |e: &TimeEntry, _| (SortValue::Uuid(e.id), e.id))
+        .fetch(conn, list_query(f), |e: &TimeEntry, field| {
+            (sort_value(e, field), e.id)
+        })
         .await
 }

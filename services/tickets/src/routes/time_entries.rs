@@ -9,7 +9,7 @@ use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
-use psa_kernel::{Idempotency, Keyset, Page, PageParams, Stored, Tx, with_etag};
+use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -52,11 +52,14 @@ async fn page(
     conn: &mut PgConnection,
     filters: &TimeEntryFilters,
 ) -> Result<Page<TimeEntry>, Error> {
-    let keyset = Keyset::by_id(&filters.page)?;
+    let keyset = filters
+        .page
+        .keyset(repo::time_entries::SORTS, SortField::ID)?;
     Ok(repo::time_entries::list(conn, filters, &keyset).await?)
 }
 
-/// In booking order (id).
+/// In booking order (id), or in order of change (`sort=updated_at`; the
+/// order of an `updated_since` without a sort).
 #[utoipa::path(get, path = "/v1/time-entries", tag = "time", params(TimeEntryFilters, PageParams),
     responses((status = 200, body = Page<TimeEntry>), BadRequest, Denied),
     security(("bearer" = ["tickets:read"])))]
@@ -71,7 +74,8 @@ pub async fn list_time_entries(
     Ok(axum::Json(page))
 }
 
-/// The ticket's time entries in booking order (id).
+/// The ticket's time entries in booking order (id), or in order of change
+/// (`sort=updated_at`; the order of an `updated_since` without a sort).
 #[utoipa::path(get, path = "/v1/tickets/{id}/time-entries", tag = "time",
     params(("id" = Uuid, Path), PageParams),
     responses((status = 200, body = Page<TimeEntry>), BadRequest, Denied, NotFound),

@@ -1,0 +1,13 @@
+drop index auth.tenants_name;
+drop index auth.tenants_updated;
+drop index auth.tenants_created;
+drop index auth.audit_events_created;
+drop index auth.api_keys_name;
+drop index auth.api_keys_updated;
+drop index auth.api_keys_created;
+drop index auth.service_accounts_name;
+drop index auth.service_accounts_updated;
+drop index auth.service_accounts_created;
+drop index auth.users_name;
+drop index auth.users_updated;
+drop index auth.users_created;

@@ -1,0 +1,1 @@
+drop index gateway.audit_log_created;
