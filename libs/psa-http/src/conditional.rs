@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
+use crate::formats;
 use crate::problem::Problem;
 
 pub fn etag(version: i64) -> HeaderValue {
@@ -24,28 +25,27 @@ impl IfMatch {
         };
         let raw = raw
             .to_str()
-            .map_err(|_| Problem::bad_request("If-Match is not valid text"))?
+            .ok()
+            .filter(|v| formats::IF_MATCH.matches(v))
+            .ok_or_else(|| Problem::bad_request("If-Match must be * or entity tags such as \"3\""))?
             .trim();
         if raw == "*" {
             return Ok(Some(IfMatch::Any));
         }
+        // The pattern holds: quoted tags (no quote inside, a comma may be),
+        // each `W/`-prefixed or not, separated by commas.
         let mut versions = Vec::new();
-        for tag in raw.split(',').map(str::trim) {
-            // Weak tags never match under the strong comparison If-Match uses.
-            if tag.starts_with("W/") {
-                continue;
+        let mut rest = raw;
+        while let Some(open) = rest.find('"') {
+            let weak = rest[..open].trim_end().ends_with("W/");
+            let after = &rest[open + 1..];
+            let close = after.find('"').unwrap_or(after.len());
+            // Weak tags never match under the strong comparison If-Match
+            // uses, nor does a tag we never issued.
+            if !weak && let Ok(v) = after[..close].parse::<i64>() {
+                versions.push(v);
             }
-            let inner = tag
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .ok_or_else(|| {
-                    Problem::bad_request("If-Match must hold quoted entity tags such as \"3\"")
-                })?;
-            match inner.parse::<i64>() {
-                Ok(v) => versions.push(v),
-                // A tag we never issued cannot match.
-                Err(_) => continue,
-            }
+            rest = after.get(close + 1..).unwrap_or("");
         }
         Ok(Some(IfMatch::Versions(versions)))
     }
@@ -81,6 +81,10 @@ mod tests {
         assert!(parse("\"1\", \"3\"").check(3).is_ok());
         assert!(parse("*").check(9).is_ok());
         assert!(parse("W/\"3\"").check(3).is_err());
+        assert!(
+            parse("W/\"a,b\" ,\t\"3\"").check(3).is_ok(),
+            "a comma inside a tag"
+        );
         assert!(parse("\"abc\"").check(3).is_err());
     }
 

@@ -95,7 +95,11 @@ fn parse_json_value(bytes: &[u8]) -> Result<serde_json::Value, Problem> {
 
 /// Deserializes a JSON value into `T`, turning a mismatch into a 422 that
 /// names the field by its path (`address.country`, `sla.high.response_minutes`).
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
+///
+/// A number is read by its value, as JSON (and JSON Schema) have it: `3.0`
+/// fills an integer field like `3` does.
+pub fn from_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Problem> {
+    integral_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
@@ -108,6 +112,24 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Pr
         };
         Problem::validation(vec![FieldError::new(field, message)])
     })
+}
+
+/// Turns every number without a fraction (`3.0`) into an integer, where
+/// one holds it.
+fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && (i64::MIN as f64..=i64::MAX as f64).contains(&f)
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 fn unknown_field(message: &str) -> Option<&str> {
@@ -194,6 +216,17 @@ mod tests {
         let err = from_value::<Outer>(serde_json::json!({"name": "a", "address": {"city": 5}}))
             .unwrap_err();
         assert_eq!(err.errors[0].field, "address.city");
+    }
+
+    #[test]
+    fn numbers_are_read_by_value() {
+        #[derive(Debug, Deserialize)]
+        struct Minutes {
+            minutes: u32,
+        }
+        let m: Minutes = from_value(serde_json::json!({"minutes": 30.0})).unwrap();
+        assert_eq!(m.minutes, 30);
+        assert!(from_value::<Minutes>(serde_json::json!({"minutes": 30.5})).is_err());
     }
 
     #[test]

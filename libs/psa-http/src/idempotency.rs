@@ -21,7 +21,8 @@ use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgConnection};
 
-use crate::problem::Problem;
+use crate::formats;
+use crate::problem::{FieldError, Problem};
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
@@ -47,7 +48,7 @@ impl IdempotencyKey {
             .to_str()
             .ok()
             .map(str::trim)
-            .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
+            .filter(|k| formats::IDEMPOTENCY_KEY.matches(k))
             .ok_or_else(|| {
                 Problem::bad_request(format!(
                     "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
@@ -222,10 +223,13 @@ pub async fn lookup_sealed(
         .await?;
     match row {
         None => Ok(Lookup::New),
-        Some((hash, _, _, _)) if hash != key.request_hash => Err(Problem::invalid_field(
-            "Idempotency-Key",
-            "this key was already used with a different request",
-        )),
+        Some((hash, _, _, _)) if hash != key.request_hash => {
+            Err(Problem::validation(vec![FieldError::with_code(
+                "Idempotency-Key",
+                "reused",
+                "this key was already used with a different request",
+            )]))
+        }
         Some((_, status, headers, body)) => {
             let mut stored = StoredResponse {
                 status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),

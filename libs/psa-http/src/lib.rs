@@ -5,6 +5,7 @@
 pub mod conditional;
 pub mod context;
 pub mod extract;
+pub mod formats;
 pub mod health;
 pub mod idempotency;
 pub mod keyset;

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use crate::FieldError;
+use crate::formats::{self, Format};
 
 /// The field errors of one body so far; [`FieldErrors::finish`] gives them.
 #[derive(Debug, Default)]
@@ -19,9 +20,41 @@ impl FieldErrors {
         self.0.push(FieldError::with_code(field, code, message));
     }
 
+    /// One line of at most `max` characters with something visible in it
+    /// ([`formats::LINE`]): no control characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) {
+        self.formatted(
+            field,
+            value,
+            max,
+            &formats::LINE,
+            "must be one line of text",
+        );
+    }
+
+    /// Text over one or more lines ([`formats::PROSE`]): tabs and line
+    /// breaks allowed, other control characters not.
+    pub fn prose(&mut self, field: &str, value: &str, max: usize) {
+        self.formatted(
+            field,
+            value,
+            max,
+            &formats::PROSE,
+            "must be text without control characters",
+        );
+    }
+
+    pub fn opt_prose(&mut self, field: &str, value: Option<&str>, max: usize) {
+        if let Some(v) = value {
+            self.prose(field, v, max);
+        }
+    }
+
+    fn formatted(&mut self, field: &str, value: &str, max: usize, format: &Format, message: &str) {
         if value.trim().is_empty() {
             self.add_code(field, "required", "must not be empty");
+        } else if !format.matches(value) {
+            self.add(field, message);
         } else if value.chars().count() > max {
             self.add_code(
                 field,
@@ -49,56 +82,45 @@ impl FieldErrors {
         }
     }
 
+    /// An e-mail address ([`formats::EMAIL`]).
     pub fn email(&mut self, field: &str, value: Option<&str>) {
         let Some(v) = value else { return };
-        let ok = v.chars().count() <= 254
-            && !v.chars().any(char::is_whitespace)
-            && v.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
-            });
-        if !ok {
+        if v.chars().count() > formats::EMAIL_MAX || !formats::EMAIL.matches(v) {
             self.add(field, "must be an e-mail address");
         }
     }
 
+    /// A phone number ([`formats::PHONE`]).
     pub fn phone(&mut self, field: &str, value: Option<&str>) {
         let Some(v) = value else { return };
-        let digits = v.chars().filter(char::is_ascii_digit).count();
-        let ok = v.len() <= 40
-            && (3..=20).contains(&digits)
-            && v.chars()
-                .all(|c| c.is_ascii_digit() || " +-()./x".contains(c));
-        if !ok {
+        if v.len() > formats::PHONE_MAX || !formats::PHONE.matches(v) {
             self.add(
                 field,
-                "must be a phone number (digits, spaces, + - ( ) . / x)",
+                "must be a phone number (3 to 20 digits, spaces, + - ( ) . / x)",
             );
         }
     }
 
+    /// An http or https URL ([`formats::WEB_URL`]).
     pub fn url(&mut self, field: &str, value: Option<&str>) {
         let Some(v) = value else { return };
-        match url::Url::parse(v) {
-            Ok(u)
-                if (u.scheme() == "https" || u.scheme() == "http")
-                    && u.host().is_some()
-                    && v.len() <= 2000 => {}
-            _ => self.add(field, "must be an http or https URL"),
+        if v.chars().count() > formats::URL_MAX || !formats::WEB_URL.matches(v) {
+            self.add(field, "must be an http or https URL");
         }
     }
 
-    pub fn money(&mut self, field: &str, value: Option<Decimal>) {
+    /// A non-negative decimal that fits `numeric(digits + scale, scale)`:
+    /// below `10^digits`, at most `scale` fractional digits as written
+    /// (`"1.50"` has two), so that nothing out of the column's range
+    /// reaches the database.
+    pub fn decimal(&mut self, field: &str, value: Option<Decimal>, digits: u32, scale: u32) {
         let Some(v) = value else { return };
         if v.is_sign_negative() {
             self.add(field, "must not be negative");
-        } else if v.normalize().scale() > 2 {
-            self.add(field, "must have at most 2 decimal places");
-        } else if v >= Decimal::from(1_000_000_000_000i64) {
-            self.add(field, "is too large");
+        } else if v.scale() > scale {
+            self.add(field, format!("must have at most {scale} decimal places"));
+        } else if v >= Decimal::from(10_i64.pow(digits)) {
+            self.add(field, format!("must be less than 1e{digits}"));
         }
     }
 
@@ -140,13 +162,29 @@ mod tests {
     }
 
     #[test]
-    fn money_scale_and_sign() {
+    fn decimals_fit_their_column() {
         let mut e = FieldErrors::default();
-        e.money("m", Some(Decimal::new(12345, 2)));
-        e.money("m", Some(Decimal::new(1200, 3)));
-        assert!(e.0.is_empty());
-        e.money("m", Some(Decimal::new(-1, 0)));
-        e.money("m", Some(Decimal::new(12345, 3)));
-        assert_eq!(e.0.len(), 2);
+        e.decimal("m", Some(Decimal::new(12345, 2)), 12, 2);
+        e.decimal("m", Some(Decimal::new(9_999_999_999, 2)), 8, 2);
+        assert!(e.0.is_empty(), "{:?}", e.0);
+        e.decimal("m", Some(Decimal::new(-1, 0)), 12, 2);
+        e.decimal("m", Some(Decimal::new(1200, 3)), 12, 2);
+        e.decimal("m", Some(Decimal::new(100_000_000, 0)), 8, 2);
+        assert_eq!(e.0.len(), 3);
+    }
+
+    #[test]
+    fn lines_and_prose() {
+        let mut e = FieldErrors::default();
+        e.text("a", " Acme ", 6);
+        e.prose("b", "two\nlines", 9);
+        assert!(e.0.is_empty(), "{:?}", e.0);
+        e.text("c", "two\nlines", 100);
+        e.text("d", "nul\u{0}", 100);
+        e.prose("e", "bell\u{7}", 100);
+        e.text("f", "\u{3000}", 100);
+        let fields: Vec<&str> = e.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["c", "d", "e", "f"]);
+        assert_eq!(e.0[3].code, "required");
     }
 }

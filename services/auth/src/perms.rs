@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use psa_authn::Caller;
 use psa_authn::permissions::{BUILTIN_ROLES, PLATFORM_ONLY};
+use psa_http::FieldError;
 use psa_runtime::Registry;
 use sqlx::PgConnection;
 
@@ -42,7 +43,11 @@ pub async fn check_roles_exist(conn: &mut PgConnection, roles: &[String]) -> Res
         .collect();
     let existing = repo::roles::existing(conn, &custom).await?;
     match custom.iter().find(|r| !existing.contains(r)) {
-        Some(r) => Err(AuthError::invalid("roles", &format!("no role named {r}"))),
+        Some(r) => Err(AuthError::Validation(vec![FieldError::with_code(
+            "roles",
+            "not_found",
+            format!("no role named {r}"),
+        )])),
         None => Ok(()),
     }
 }
@@ -64,10 +69,11 @@ pub fn check_grant(
             ));
         }
         if PLATFORM_ONLY.contains(&p.as_str()) && !platform_tenant {
-            return Err(AuthError::invalid(
+            return Err(AuthError::Validation(vec![FieldError::with_code(
                 field,
-                &format!("{p} is for the platform operator only"),
-            ));
+                "platform_only",
+                format!("{p} is for the platform operator only"),
+            )]));
         }
         if !caller.permissions.contains(p) {
             return Err(AuthError::Forbidden(format!(

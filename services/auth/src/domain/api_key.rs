@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -33,9 +34,12 @@ pub const RATE_LIMIT_MAX: i32 = 1_000_000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
+    /// Each registered by a module and held by the caller (403 otherwise).
+    #[schema(schema_with = psa_kernel::docs::permissions)]
     pub permissions: Vec<String>,
+    /// In the future.
     pub expires_at: Option<DateTime<Utc>>,
     /// Requests per minute for this key at the gateway; the platform default when absent.
     #[schema(minimum = 1, maximum = 1000000)]
@@ -44,11 +48,12 @@ pub struct NewApiKey {
 
 impl NewApiKey {
     pub fn normalized(mut self, now: DateTime<Utc>) -> Result<Self, Vec<FieldError>> {
-        self.name = self.name.trim().to_owned();
         let mut errors = FieldErrors::default();
         errors.text("name", &self.name, super::user::NAME_MAX);
+        super::role::check_permissions(&mut errors, &self.permissions);
+        self.name = self.name.trim().to_owned();
         if self.expires_at.is_some_and(|e| e <= now) {
-            errors.add("expires_at", "must be in the future");
+            errors.add_code("expires_at", "in_past", "must be in the future");
         }
         if self
             .rate_limit_per_minute

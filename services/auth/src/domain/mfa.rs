@@ -41,6 +41,8 @@ pub struct TotpEnrolment {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpConfirm {
+    /// The authenticator's current 6-digit code (422 when it is not).
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
+use psa_kernel::docs::PERMISSIONS_MAX;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -49,18 +51,33 @@ impl From<CustomRole> for Role {
 }
 
 pub const NAME_MAX: usize = 64;
+/// What a role's name is made of (checked in [`RoleInput::normalized`]).
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 pub const DESCRIPTION_MAX: usize = 1000;
+
+/// A grant lists at most [`PERMISSIONS_MAX`] permissions (which ones it
+/// may hold is checked against the registry and the caller).
+pub fn check_permissions(errors: &mut FieldErrors, permissions: &[String]) {
+    if permissions.len() > PERMISSIONS_MAX {
+        errors.add(
+            "permissions",
+            format!("at most {PERMISSIONS_MAX} permissions"),
+        );
+    }
+}
 
 /// What POST and PUT take, and what a merge patch applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub name: String,
     /// `null` in a merge patch clears it.
-    #[schema(max_length = 1000, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_prose::<1000>)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Each registered by a module and held by the caller (403 otherwise).
+    #[schema(schema_with = psa_kernel::docs::permissions)]
     pub permissions: Vec<String>,
 }
 
@@ -75,8 +92,8 @@ impl From<&CustomRole> for RoleInput {
 }
 
 impl RoleInput {
-    pub fn normalized(mut self) -> Result<Self, Vec<FieldError>> {
-        self.name = self.name.trim().to_owned();
+    /// Checks the fields as given: the name as the document's pattern has it.
+    pub fn normalized(self) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         let name_ok = (1..=NAME_MAX).contains(&self.name.chars().count())
             && self
@@ -89,7 +106,8 @@ impl RoleInput {
                 "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
             );
         }
-        errors.opt_text("description", self.description.as_deref(), DESCRIPTION_MAX);
+        errors.opt_prose("description", self.description.as_deref(), DESCRIPTION_MAX);
+        check_permissions(&mut errors, &self.permissions);
         errors.finish().map(|()| self)
     }
 }
@@ -108,7 +126,8 @@ mod tests {
 
     #[test]
     fn names_and_descriptions() {
-        assert!(input(" ops-team_2 ", None).normalized().is_ok());
+        assert!(input("ops-team_2", None).normalized().is_ok());
+        assert!(input(" ops ", None).normalized().is_err(), "as given");
         let errors = input("no spaces", Some("x".repeat(1001)))
             .normalized()
             .unwrap_err();

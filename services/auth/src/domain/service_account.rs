@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,16 +35,19 @@ pub struct ServiceAccount {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewServiceAccount {
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
+    /// Each registered by a module and held by the caller (403 otherwise).
+    #[schema(schema_with = psa_kernel::docs::permissions)]
     pub permissions: Vec<String>,
 }
 
 impl NewServiceAccount {
     pub fn normalized(mut self) -> Result<Self, Vec<FieldError>> {
-        self.name = self.name.trim().to_owned();
         let mut errors = FieldErrors::default();
         errors.text("name", &self.name, super::user::NAME_MAX);
+        super::role::check_permissions(&mut errors, &self.permissions);
+        self.name = self.name.trim().to_owned();
         errors.finish().map(|()| self)
     }
 }

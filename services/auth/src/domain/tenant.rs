@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -47,7 +48,7 @@ pub struct NewTenant {
     /// The company ID staff type when they sign in.
     #[schema(min_length = 2, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*$")]
     pub slug: String,
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     #[serde(default)]
     pub mfa_required: bool,
@@ -55,7 +56,6 @@ pub struct NewTenant {
 
 impl NewTenant {
     pub fn normalized(mut self) -> Result<Self, Vec<FieldError>> {
-        self.name = self.name.trim().to_owned();
         let mut errors = FieldErrors::default();
         if !valid_slug(&self.slug) {
             errors.add(
@@ -64,6 +64,7 @@ impl NewTenant {
             );
         }
         errors.text("name", &self.name, super::user::NAME_MAX);
+        self.name = self.name.trim().to_owned();
         errors.finish().map(|()| self)
     }
 }
@@ -72,7 +73,7 @@ impl NewTenant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSettings {
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     pub mfa_required: bool,
 }
@@ -88,9 +89,9 @@ impl From<&Tenant> for TenantSettings {
 
 impl TenantSettings {
     pub fn normalized(mut self) -> Result<Self, Vec<FieldError>> {
-        self.name = self.name.trim().to_owned();
         let mut errors = FieldErrors::default();
         errors.text("name", &self.name, super::user::NAME_MAX);
+        self.name = self.name.trim().to_owned();
         errors.finish().map(|()| self)
     }
 }

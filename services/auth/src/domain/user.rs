@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
@@ -35,6 +37,27 @@ pub const PASSWORD_MIN: usize = 12;
 pub const PASSWORD_MAX: usize = 256;
 
 /// A password as typed (not trimmed: spaces count), 12 to 256 characters.
+/// At most this many roles per user.
+pub const ROLES_MAX: usize = 50;
+
+/// The role names a user holds (each one the tenant has, 422 otherwise).
+pub fn role_names() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(super::role::NAME_PATTERN)),
+        )
+        .max_items(Some(ROLES_MAX))
+}
+
+/// Role names are checked against the tenant's roles later; here, their number.
+fn check_roles(errors: &mut FieldErrors, roles: &[String]) {
+    if roles.len() > ROLES_MAX {
+        errors.add("roles", format!("at most {ROLES_MAX} roles"));
+    }
+}
+
 pub fn check_password(errors: &mut FieldErrors, field: &str, password: &str) {
     errors.length(field, password, PASSWORD_MIN, PASSWORD_MAX);
 }
@@ -43,11 +66,12 @@ pub fn check_password(errors: &mut FieldErrors, field: &str, password: &str) {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Compared and stored in lower case.
-    #[schema(format = Email, max_length = 254)]
+    #[schema(schema_with = formats::email)]
     pub email: String,
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = role_names)]
     pub roles: Vec<String>,
     /// Optional initial password.
     #[schema(min_length = 12, max_length = 256)]
@@ -55,16 +79,18 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    /// Trims the name and lower-cases the e-mail, then checks every field.
+    /// Checks every field as given (the document's patterns), then trims
+    /// the name and lower-cases the e-mail.
     pub fn normalized(mut self) -> Result<Self, Vec<FieldError>> {
-        self.email = self.email.trim().to_lowercase();
-        self.name = self.name.trim().to_owned();
         let mut errors = FieldErrors::default();
         errors.email("email", Some(&self.email));
         errors.text("name", &self.name, NAME_MAX);
+        check_roles(&mut errors, &self.roles);
         if let Some(pw) = &self.password {
             check_password(&mut errors, "password", pw);
         }
+        self.email = self.email.to_lowercase();
+        self.name = self.name.trim().to_owned();
         errors.finish().map(|()| self)
     }
 }
@@ -73,9 +99,10 @@ impl NewUser {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     pub status: UserStatus,
+    #[schema(schema_with = role_names)]
     pub roles: Vec<String>,
 }
 
@@ -91,9 +118,10 @@ impl From<&User> for UserInput {
 
 impl UserInput {
     pub fn normalized(mut self) -> Result<Self, Vec<FieldError>> {
-        self.name = self.name.trim().to_owned();
         let mut errors = FieldErrors::default();
         errors.text("name", &self.name, NAME_MAX);
+        check_roles(&mut errors, &self.roles);
+        self.name = self.name.trim().to_owned();
         errors.finish().map(|()| self)
     }
 }
@@ -108,6 +136,7 @@ pub struct SetPassword {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    #[schema(min_length = 1, max_length = 256)]
     pub current_password: String,
     #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
@@ -134,7 +163,7 @@ mod tests {
         assert_eq!(fields, ["email", "name", "password"]);
 
         let ok = NewUser {
-            email: " Dana@Acme.Example ".into(),
+            email: "Dana@Acme.Example".into(),
             // 200 characters, 400 bytes.
             name: "ä".repeat(200),
             roles: vec![],

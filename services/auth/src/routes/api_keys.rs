@@ -25,7 +25,7 @@ use crate::{API_KEYS_READ, API_KEYS_WRITE, repo};
     params(docs::IdempotencyKey),
     responses(
         (status = 201, body = WithKey, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Invalid,
+        BadRequest, Denied, docs::BodyRefused, Invalid,
     ),
     security(("bearer" = ["api_keys:write"])))]
 pub async fn create(
@@ -58,7 +58,7 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(PageParams),
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(docs::Paging<ApiKey>),
     responses((status = 200, body = Page<ApiKey>), BadRequest, Denied),
     security(("bearer" = ["api_keys:read"])))]
 pub async fn list(

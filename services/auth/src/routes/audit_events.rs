@@ -4,7 +4,7 @@ use axum::extract::State;
 use psa_authn::Caller;
 use psa_authn::permissions::AUDIT_READ;
 use psa_http::extract::Query;
-use psa_kernel::docs::{BadRequest, Denied};
+use psa_kernel::docs::{self, BadRequest, Denied};
 use psa_kernel::{Page, PageParams, Tx};
 
 use super::listed;
@@ -13,7 +13,7 @@ use crate::error::AuthError;
 use crate::state::AuthState;
 
 /// Oldest first by default; `sort=-created_at` for the newest first.
-#[utoipa::path(get, path = "/v1/audit-events", tag = "audit", params(PageParams),
+#[utoipa::path(get, path = "/v1/audit-events", tag = "audit", params(docs::Paging<AuditEvent>),
     responses((status = 200, body = Page<AuditEvent>), BadRequest, Denied),
     security(("bearer" = ["audit:read"])))]
 pub async fn list(

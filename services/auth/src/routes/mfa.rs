@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use psa_authn::Caller;
+use psa_http::FieldError;
 use psa_http::extract::{Json, PathId};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound};
 use psa_kernel::{Idempotency, Stored, Tx};
@@ -30,7 +31,7 @@ use crate::{USERS_WRITE, repo};
 /// that are not a user's; 409 `mfa_already_enabled`.
 #[utoipa::path(post, path = "/v1/users/me/mfa/totp", tag = "users",
     params(docs::IdempotencyKey),
-    responses((status = 200, body = TotpEnrolment), Denied, Conflict),
+    responses((status = 200, body = TotpEnrolment), BadRequest, Denied, Conflict, Invalid),
     security(("bearer" = [])))]
 pub async fn totp_enrol(
     State(state): State<AuthState>,
@@ -58,7 +59,8 @@ pub async fn totp_enrol(
 /// 409 `no_mfa_enrolment` when none is pending.
 #[utoipa::path(post, path = "/v1/users/me/mfa/totp/confirm", tag = "users", request_body = TotpConfirm,
     params(docs::IdempotencyKey),
-    responses((status = 200, body = RecoveryCodes), BadRequest, Denied, Conflict, Invalid),
+    responses((status = 200, body = RecoveryCodes), BadRequest, Denied, docs::BodyRefused, Conflict,
+        Invalid),
     security(("bearer" = [])))]
 pub async fn totp_confirm(
     State(state): State<AuthState>,
@@ -82,7 +84,11 @@ pub async fn totp_confirm(
             .decrypt(&sealed)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         let Some(step) = totp::verify(&secret, &body.code, Utc::now().timestamp(), None) else {
-            return Err(AuthError::invalid("code", "is not the current code"));
+            return Err(AuthError::Validation(vec![FieldError::with_code(
+                "code",
+                "incorrect",
+                "is not the current code",
+            )]));
         };
         repo::users::confirm_totp(tx, id, step).await?;
         let codes = recovery_codes();

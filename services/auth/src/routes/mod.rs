@@ -38,6 +38,24 @@ use crate::repo::{Fetched, Listed};
 use crate::state::AuthState;
 use crate::{perms, repo};
 
+/// The sorts each list documents are the ones it takes.
+macro_rules! sorts {
+    ($($ty:ty => $sorts:expr),* $(,)?) => {
+        $(impl psa_kernel::docs::Sorts for $ty {
+            const SORTS: &'static [SortField] = $sorts;
+        })*
+    };
+}
+sorts!(
+    crate::domain::api_key::ApiKey => <crate::domain::api_key::ApiKey as Listed>::SORTS,
+    crate::domain::audit::AuditEvent => <crate::domain::audit::AuditEvent as Listed>::SORTS,
+    crate::domain::service_account::ServiceAccount =>
+        <crate::domain::service_account::ServiceAccount as Listed>::SORTS,
+    crate::domain::tenant::Tenant => <crate::domain::tenant::Tenant as Listed>::SORTS,
+    crate::domain::role::Role => repo::roles::SORTS,
+    crate::domain::user::User => repo::users::SORTS,
+);
+
 /// The rest of a POST once its transaction is open ([`psa_kernel::post`]),
 /// its responses stored sealed ([`AuthState::sealer`]): some show a secret once.
 pub async fn post<B: DeserializeOwned>(

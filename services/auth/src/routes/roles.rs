@@ -22,8 +22,10 @@ use crate::error::AuthError;
 use crate::state::AuthState;
 use crate::{ROLES_READ, ROLES_WRITE, repo};
 
+psa_kernel::merge_patch!(pub RolePatch = RoleInput);
+
 /// Built-in and custom roles together, by name.
-#[utoipa::path(get, path = "/v1/roles", tag = "roles", params(PageParams),
+#[utoipa::path(get, path = "/v1/roles", tag = "roles", params(docs::Paging<Role>),
     responses((status = 200, body = Page<Role>), BadRequest, Denied),
     security(("bearer" = ["roles:read"])))]
 pub async fn list(
@@ -64,7 +66,7 @@ async fn check(
     params(docs::IdempotencyKey),
     responses(
         (status = 201, body = Role, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Conflict, Invalid,
+        BadRequest, Denied, docs::BodyRefused, Conflict, Invalid,
     ),
     security(("bearer" = ["roles:write"])))]
 pub async fn create(
@@ -92,10 +94,10 @@ pub async fn create(
 
 /// Replaces a role's name, description and permissions; 409 as on create.
 #[utoipa::path(put, path = "/v1/roles/{id}", tag = "roles", request_body = RoleInput,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    params(("id" = Uuid, Path), docs::IfMatch),
     responses(
         (status = 200, body = Role, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
+        BadRequest, Denied, docs::BodyRefused, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["roles:write"])))]
 pub async fn replace(
@@ -121,12 +123,11 @@ pub async fn replace(
 /// Changes a role; `"description": null` clears the description. 409 as
 /// on create.
 #[utoipa::path(patch, path = "/v1/roles/{id}", tag = "roles",
-    request_body(content = RoleInput, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over `name`, `description` and `permissions`"),
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    request_body(content = RolePatch, content_type = "application/merge-patch+json"),
+    params(("id" = Uuid, Path), docs::IfMatch),
     responses(
         (status = 200, body = Role, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
+        BadRequest, Denied, docs::BodyRefused, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["roles:write"])))]
 pub async fn patch(
@@ -180,8 +181,8 @@ async fn save(
 
 /// Deletes a role; 409 `role_in_use` while users have it.
 #[utoipa::path(delete, path = "/v1/roles/{id}", tag = "roles",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
-    responses((status = 204), Denied, NotFound, Conflict, Stale),
+    params(("id" = Uuid, Path), docs::IfMatch),
+    responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["roles:write"])))]
 pub async fn delete(
     State(state): State<AuthState>,

@@ -27,7 +27,7 @@ use crate::{SERVICE_ACCOUNTS_READ, SERVICE_ACCOUNTS_WRITE, repo};
     params(docs::IdempotencyKey),
     responses(
         (status = 201, body = WithSecret, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Invalid,
+        BadRequest, Denied, docs::BodyRefused, Invalid,
     ),
     security(("bearer" = ["service_accounts:write"])))]
 pub async fn create(
@@ -70,7 +70,7 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/v1/service-accounts", tag = "service-accounts", params(PageParams),
+#[utoipa::path(get, path = "/v1/service-accounts", tag = "service-accounts", params(docs::Paging<ServiceAccount>),
     responses((status = 200, body = Page<ServiceAccount>), BadRequest, Denied),
     security(("bearer" = ["service_accounts:read"])))]
 pub async fn list(
@@ -102,7 +102,8 @@ pub async fn get(
     params(("id" = Uuid, Path),
         docs::IdempotencyKey),
     request_body = Rotate,
-    responses((status = 200, body = WithSecret), BadRequest, Denied, NotFound, Invalid),
+    responses((status = 200, body = WithSecret), BadRequest, Denied, docs::BodyRefused, NotFound,
+        Invalid),
     security(("bearer" = ["service_accounts:write"])))]
 pub async fn rotate(
     State(state): State<AuthState>,

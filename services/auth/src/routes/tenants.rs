@@ -18,6 +18,8 @@ use crate::error::AuthError;
 use crate::state::AuthState;
 use crate::{TENANTS_ADMIN, USERS_WRITE, repo};
 
+psa_kernel::merge_patch!(pub TenantSettingsPatch = TenantSettings);
+
 /// A transaction for a platform operator: `tenants:admin`, held in the
 /// operator's own tenant (a tenant's admin naming the permission gains nothing).
 async fn operator(state: &AuthState, caller: &Caller) -> Result<Tx, AuthError> {
@@ -35,7 +37,7 @@ async fn operator(state: &AuthState, caller: &Caller) -> Result<Tx, AuthError> {
     params(docs::IdempotencyKey),
     responses(
         (status = 201, body = Tenant, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Conflict, Invalid,
+        BadRequest, Denied, docs::BodyRefused, Conflict, Invalid,
     ),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn create(
@@ -58,7 +60,7 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(PageParams),
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(docs::Paging<Tenant>),
     responses((status = 200, body = Page<Tenant>), BadRequest, Denied),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn list(
@@ -90,7 +92,7 @@ pub async fn get(
         docs::IdempotencyKey),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
-        Denied, NotFound, Conflict,
+        BadRequest, Denied, NotFound, Conflict, Invalid,
     ),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn suspend(
@@ -110,7 +112,7 @@ pub async fn suspend(
         docs::IdempotencyKey),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
-        Denied, NotFound, Conflict,
+        BadRequest, Denied, NotFound, Conflict, Invalid,
     ),
     security(("bearer" = ["tenants:admin"])))]
 pub async fn reactivate(
@@ -165,12 +167,11 @@ pub async fn current(
 /// Tenant admins set their tenant's name and whether MFA is required. A
 /// patch that changes nothing makes no new version and no audit event.
 #[utoipa::path(patch, path = "/v1/tenants/current", tag = "tenants",
-    request_body(content = TenantSettings, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over `name` and `mfa_required`"),
-    params(("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    request_body(content = TenantSettingsPatch, content_type = "application/merge-patch+json"),
+    params(docs::IfMatch),
     responses(
         (status = 200, body = Tenant, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Stale, Invalid,
+        BadRequest, Denied, docs::BodyRefused, NotFound, Stale, Invalid,
     ),
     security(("bearer" = ["users:write"])))]
 pub async fn patch_current(

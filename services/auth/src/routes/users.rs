@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use psa_authn::Caller;
+use psa_http::FieldError;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_http::validate::FieldErrors;
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
@@ -23,6 +24,8 @@ use crate::error::AuthError;
 use crate::state::AuthState;
 use crate::{USERS_READ, USERS_WRITE, repo};
 
+psa_kernel::merge_patch!(pub UserPatch = UserInput);
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserFilter {
@@ -38,7 +41,7 @@ pub struct UserFilter {
     params(docs::IdempotencyKey),
     responses(
         (status = 201, body = User, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Conflict, Invalid,
+        BadRequest, Denied, docs::BodyRefused, Conflict, Invalid,
     ),
     security(("bearer" = ["users:write"])))]
 pub async fn create(
@@ -68,7 +71,7 @@ pub async fn create(
     .await
 }
 
-#[utoipa::path(get, path = "/v1/users", tag = "users", params(UserFilter, PageParams),
+#[utoipa::path(get, path = "/v1/users", tag = "users", params(UserFilter, docs::Paging<User>),
     responses((status = 200, body = Page<User>), BadRequest, Denied),
     security(("bearer" = ["users:read"])))]
 pub async fn list(
@@ -100,12 +103,11 @@ pub async fn get(
 /// Renames, suspends or reactivates a user, or sets their roles. A patch
 /// that changes nothing makes no new version and no audit event.
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users",
-    request_body(content = UserInput, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over `name`, `status` and `roles`"),
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"; 412 when stale")),
+    request_body(content = UserPatch, content_type = "application/merge-patch+json"),
+    params(("id" = Uuid, Path), docs::IfMatch),
     responses(
         (status = 200, body = User, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Stale, Invalid,
+        BadRequest, Denied, docs::BodyRefused, NotFound, Stale, Invalid,
     ),
     security(("bearer" = ["users:write"])))]
 pub async fn patch(
@@ -152,7 +154,7 @@ pub async fn patch(
 #[utoipa::path(post, path = "/v1/users/{id}/password", tag = "users", params(("id" = Uuid, Path),
         docs::IdempotencyKey),
     request_body = SetPassword,
-    responses((status = 204), BadRequest, Denied, NotFound, Invalid),
+    responses((status = 204), BadRequest, Denied, docs::BodyRefused, NotFound, Invalid),
     security(("bearer" = ["users:write"])))]
 pub async fn set_password(
     State(state): State<AuthState>,
@@ -181,7 +183,7 @@ pub async fn set_password(
 /// not a user's).
 #[utoipa::path(post, path = "/v1/users/me/password", tag = "users", request_body = ChangePassword,
     params(docs::IdempotencyKey),
-    responses((status = 204), BadRequest, Denied, Invalid),
+    responses((status = 204), BadRequest, Denied, docs::BodyRefused, Invalid),
     security(("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AuthState>,
@@ -203,7 +205,11 @@ pub async fn change_password(
         if !ok {
             // On record although this request's transaction rolls back.
             record_apart(&state, tx.tenant(), &entry).await?;
-            return Err(AuthError::invalid("current_password", "is not correct"));
+            return Err(AuthError::Validation(vec![FieldError::with_code(
+                "current_password",
+                "incorrect",
+                "is not correct",
+            )]));
         }
         repo::audit::record(tx, &entry).await?;
         repo::users::set_password(tx, id, &hash_secret(&body.new_password)).await?;

@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 
 /// A person at a customer.
@@ -26,16 +27,16 @@ pub struct Contact {
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub customer_id: Uuid,
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = Email, max_length = 254)]
+    #[schema(schema_with = formats::opt_email)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 40, pattern = "^[0-9 +()./x-]+$")]
+    #[schema(schema_with = formats::opt_phone)]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 100, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_line::<100>)]
     pub title: Option<String>,
     #[serde(default)]
     pub is_primary: bool,

@@ -5,8 +5,9 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::decimal_str;
+use super::validate::{TimeZone, decimal_str, valid_time_zone};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
@@ -33,9 +34,17 @@ pub enum ContractStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaTarget {
+    #[schema(minimum = 1, maximum = 525600)]
     pub response_minutes: u32,
+    /// Not less than `response_minutes`.
+    #[schema(minimum = 1, maximum = 525600)]
     pub resolution_minutes: u32,
 }
+
+/// The longest SLA target: a year of minutes.
+pub const SLA_MINUTES_MAX: u32 = 525_600;
+/// At most this many working windows in a week.
+pub const WINDOWS_MAX: usize = 50;
 
 /// SLA terms per ticket priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -64,9 +73,10 @@ pub enum Weekday {
 #[serde(deny_unknown_fields)]
 pub struct BusinessWindow {
     pub day: Weekday,
-    #[schema(example = "08:00")]
+    #[schema(example = "08:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub start: String,
-    #[schema(example = "17:00")]
+    /// After `start`.
+    #[schema(example = "17:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub end: String,
 }
 
@@ -75,7 +85,9 @@ pub struct BusinessWindow {
 #[serde(deny_unknown_fields)]
 pub struct BusinessHours {
     /// IANA time zone (`Europe/Berlin`).
+    #[schema(value_type = TimeZone)]
     pub time_zone: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub windows: Vec<BusinessWindow>,
 }
 
@@ -114,32 +126,40 @@ pub struct Contract {
 #[serde(deny_unknown_fields)]
 pub struct ContractInput {
     pub customer_id: Uuid,
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     #[serde(rename = "type")]
     pub contract_type: ContractType,
     #[serde(default = "draft")]
     pub status: ContractStatus,
     pub start_date: NaiveDate,
+    /// Not before `start_date`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
     /// ISO 4217 code, upper case.
     #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
+    /// `numeric(14, 2)`; needed by a `time_and_materials` contract.
     #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "95.00", pattern = "^[0-9]{1,12}(\\.[0-9]{1,2})?$")]
+    #[schema(schema_with = formats::opt_decimal::<12, 2>)]
     pub hourly_rate: Option<Decimal>,
+    /// `numeric(14, 2)`; needed by a `managed_services` contract.
     #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "1500.00", pattern = "^[0-9]{1,12}(\\.[0-9]{1,2})?$")]
+    #[schema(schema_with = formats::opt_decimal::<12, 2>)]
     pub monthly_fee: Option<Decimal>,
+    /// `numeric(10, 2)`; needed by a `block_hours` contract.
     #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "20.00", pattern = "^[0-9]{1,12}(\\.[0-9]{1,2})?$")]
+    #[schema(schema_with = formats::opt_decimal::<8, 2>)]
     pub included_hours: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaTerms>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_hours: Option<BusinessHours>,
 }
+
+/// The code of a field that does not fit the others (a rule across
+/// fields, which no schema of one field states).
+const INCONSISTENT: &str = "inconsistent";
 
 fn draft() -> ContractStatus {
     ContractStatus::Draft
@@ -159,30 +179,34 @@ impl ContractInput {
         if let Some(end) = self.end_date
             && end < self.start_date
         {
-            e.add("end_date", "must not be before start_date");
+            e.add_code("end_date", INCONSISTENT, "must not be before start_date");
         }
         if !(self.currency.len() == 3 && self.currency.chars().all(|c| c.is_ascii_uppercase())) {
             e.add("currency", "must be an ISO 4217 code such as EUR");
         }
-        e.money("hourly_rate", self.hourly_rate);
-        e.money("monthly_fee", self.monthly_fee);
-        e.money("included_hours", self.included_hours);
+        // The columns' sizes: numeric(14, 2), numeric(14, 2), numeric(10, 2).
+        e.decimal("hourly_rate", self.hourly_rate, 12, 2);
+        e.decimal("monthly_fee", self.monthly_fee, 12, 2);
+        e.decimal("included_hours", self.included_hours, 8, 2);
         match self.contract_type {
             ContractType::BlockHours if self.included_hours.is_none() => {
-                e.add(
+                e.add_code(
                     "included_hours",
+                    INCONSISTENT,
                     "a block_hours contract needs included_hours",
                 );
             }
             ContractType::TimeAndMaterials if self.hourly_rate.is_none() => {
-                e.add(
+                e.add_code(
                     "hourly_rate",
+                    INCONSISTENT,
                     "a time_and_materials contract needs an hourly_rate",
                 );
             }
             ContractType::ManagedServices if self.monthly_fee.is_none() => {
-                e.add(
+                e.add_code(
                     "monthly_fee",
+                    INCONSISTENT,
                     "a managed_services contract needs a monthly_fee",
                 );
             }
@@ -195,35 +219,46 @@ impl ContractInput {
                 ("high", sla.high),
                 ("critical", sla.critical),
             ] {
-                if t.response_minutes == 0 {
+                if !(1..=SLA_MINUTES_MAX).contains(&t.response_minutes) {
                     e.add(
                         &format!("sla.{name}.response_minutes"),
-                        "must be at least 1",
+                        format!("must be 1 to {SLA_MINUTES_MAX}"),
+                    );
+                }
+                if t.resolution_minutes > SLA_MINUTES_MAX {
+                    e.add(
+                        &format!("sla.{name}.resolution_minutes"),
+                        format!("must be at most {SLA_MINUTES_MAX}"),
                     );
                 }
                 if t.resolution_minutes < t.response_minutes {
-                    e.add(
+                    e.add_code(
                         &format!("sla.{name}.resolution_minutes"),
+                        INCONSISTENT,
                         "must not be less than response_minutes",
                     );
                 }
             }
         }
         if let Some(bh) = &self.business_hours {
-            if bh.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            if !valid_time_zone(&bh.time_zone) {
                 e.add(
                     "business_hours.time_zone",
                     "must be an IANA time zone such as Europe/Berlin",
                 );
             }
-            if bh.windows.is_empty() {
-                e.add("business_hours.windows", "must list at least one window");
+            if bh.windows.is_empty() || bh.windows.len() > WINDOWS_MAX {
+                e.add(
+                    "business_hours.windows",
+                    format!("must list 1 to {WINDOWS_MAX} windows"),
+                );
             }
             for (i, w) in bh.windows.iter().enumerate() {
                 match (parse_hm(&w.start), parse_hm(&w.end)) {
                     (Some(s), Some(en)) if s < en => {}
-                    (Some(_), Some(_)) => e.add(
+                    (Some(_), Some(_)) => e.add_code(
                         &format!("business_hours.windows[{i}].end"),
+                        INCONSISTENT,
                         "must be after start",
                     ),
                     _ => e.add(

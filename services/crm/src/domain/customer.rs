@@ -4,8 +4,9 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::{Address, ExternalIds, validate_external_ids};
+use super::validate::{Address, ExternalIds, external_ids_schema, validate_external_ids};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
@@ -42,7 +43,7 @@ pub struct Customer {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 50, pattern = "^[A-Za-z0-9_./-]+$")]
@@ -50,20 +51,22 @@ pub struct CustomerInput {
     #[serde(default = "active")]
     pub status: CustomerStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = Email, max_length = 254)]
+    #[schema(schema_with = formats::opt_email)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 40, pattern = "^[0-9 +()./x-]+$")]
+    #[schema(schema_with = formats::opt_phone)]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = "uri", max_length = 2000)]
+    #[schema(schema_with = formats::opt_web_url)]
     pub website: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 10000, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_prose::<10000>)]
     pub notes: Option<String>,
+    /// Ids of this customer in other systems, e.g. `{"infexio": "4711"}`.
     #[serde(default)]
+    #[schema(schema_with = external_ids_schema)]
     pub external_ids: ExternalIds,
 }
 
@@ -93,7 +96,7 @@ impl CustomerInput {
         if let Some(a) = &self.address {
             a.validate("address", &mut e);
         }
-        e.opt_text("notes", self.notes.as_deref(), 10_000);
+        e.opt_prose("notes", self.notes.as_deref(), 10_000);
         validate_external_ids(&self.external_ids, &mut e);
         e.finish()
     }

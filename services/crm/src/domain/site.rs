@@ -4,8 +4,9 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::Address;
+use super::validate::{Address, TimeZone, valid_time_zone};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 
 /// A location of a customer (office, data centre, branch).
@@ -29,19 +30,19 @@ pub struct Site {
 #[serde(deny_unknown_fields)]
 pub struct SiteInput {
     pub customer_id: Uuid,
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<200>)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 40, pattern = "^[0-9 +()./x-]+$")]
+    #[schema(schema_with = formats::opt_phone)]
     pub phone: Option<String>,
     /// An IANA time zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "Europe/Berlin")]
+    #[schema(value_type = Option<TimeZone>, example = "Europe/Berlin")]
     pub time_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 10000, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_prose::<10000>)]
     pub notes: Option<String>,
 }
 
@@ -54,14 +55,14 @@ impl SiteInput {
         }
         e.phone("phone", self.phone.as_deref());
         if let Some(tz) = &self.time_zone
-            && tz.parse::<chrono_tz::Tz>().is_err()
+            && !valid_time_zone(tz)
         {
             e.add(
                 "time_zone",
                 "must be an IANA time zone such as Europe/Berlin",
             );
         }
-        e.opt_text("notes", self.notes.as_deref(), 10_000);
+        e.opt_prose("notes", self.notes.as_deref(), 10_000);
         e.finish()
     }
 }

@@ -3,24 +3,32 @@
 
 use std::collections::BTreeMap;
 
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
+    #[schema(schema_with = formats::line::<200>)]
     pub line1: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = formats::opt_line::<200>)]
     pub line2: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = formats::opt_line::<20>)]
     pub postal_code: Option<String>,
+    #[schema(schema_with = formats::line::<100>)]
     pub city: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = formats::opt_line::<100>)]
     pub region: Option<String>,
     /// ISO 3166-1 alpha-2, upper case (`DE`, `US`).
-    #[schema(example = "DE")]
+    #[schema(example = "DE", pattern = "^[A-Z]{2}$")]
     pub country: String,
 }
 
@@ -47,18 +55,80 @@ impl Address {
 /// Ids of the same record in other systems, by system (`infexio`).
 pub type ExternalIds = BTreeMap<String, String>;
 
+/// At most this many systems per record.
+pub const EXTERNAL_IDS_MAX: usize = 20;
+const SYSTEM: &str = "^[a-z0-9_]{1,32}$";
+
+/// The schema of [`ExternalIds`] as [`validate_external_ids`] checks them.
+pub fn external_ids_schema() -> RefOr<Schema> {
+    formats::line_map(SYSTEM, EXTERNAL_ID_MAX, EXTERNAL_IDS_MAX)
+}
+
+/// A system's name in [`ExternalIds`]: `SYSTEM`.
+pub fn valid_system(system: &str) -> bool {
+    (1..=32).contains(&system.len())
+        && system
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// An id in another system as a filter names it: a line (no longer than
+/// the filter, [`external_id_ref_schema`]; a stored one is at most
+/// `EXTERNAL_ID_MAX` characters).
+pub fn valid_external_id(id: &str) -> bool {
+    formats::LINE.matches(id)
+}
+
+/// The longest `system:id` a filter takes.
+pub const EXTERNAL_ID_REF_MAX: usize = 33 + EXTERNAL_ID_MAX;
+
+const EXTERNAL_ID_MAX: usize = 200;
+
+/// `system:id`, as the customer list's `external_id` filter takes it.
+pub fn external_id_ref_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(
+            "^[a-z0-9_]{{1,32}}:{}",
+            formats::LINE.pattern.trim_start_matches('^')
+        )))
+        .max_length(Some(EXTERNAL_ID_REF_MAX))
+}
+
 pub fn validate_external_ids(ids: &ExternalIds, e: &mut FieldErrors) {
+    if ids.len() > EXTERNAL_IDS_MAX {
+        e.add(
+            "external_ids",
+            format!("at most {EXTERNAL_IDS_MAX} systems"),
+        );
+    }
     for (system, id) in ids {
         let field = format!("external_ids.{system}");
-        if !(1..=32).contains(&system.len())
-            || !system
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
+        if !valid_system(system) {
             e.add(&field, "system names are 1-32 characters of a-z, 0-9 and _");
         }
-        e.text(&field, id, 200);
+        e.text(&field, id, EXTERNAL_ID_MAX);
     }
+}
+
+/// An IANA time zone name (`Europe/Berlin`): one chrono-tz knows, as
+/// [`valid_time_zone`] checks it.
+pub struct TimeZone;
+
+impl PartialSchema for TimeZone {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("An IANA time zone name"))
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            .into()
+    }
+}
+
+impl ToSchema for TimeZone {}
+
+pub fn valid_time_zone(name: &str) -> bool {
+    name.parse::<chrono_tz::Tz>().is_ok()
 }
 
 /// Money and quantities travel as decimal strings (`"1234.50"`), never as
@@ -80,12 +150,9 @@ pub mod decimal_str {
         let Some(raw) = Option::<String>::deserialize(d)? else {
             return Ok(None);
         };
-        let ok = !raw.is_empty()
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-            && raw.len() <= 30;
-        if !ok {
+        // Digits and a point as the schema has them (`formats::DECIMAL`);
+        // the sizes a field takes are checked on the number.
+        if raw.len() > psa_http::formats::DECIMAL_MAX || !psa_http::formats::DECIMAL.matches(&raw) {
             return Err(serde::de::Error::custom(
                 "must be a decimal string such as \"12.50\"",
             ));
@@ -113,6 +180,9 @@ mod tests {
         assert_eq!(m.v, Some(Decimal::new(9550, 2)));
         assert!(serde_json::from_str::<M>(r#"{"v": 95.5}"#).is_err());
         assert!(serde_json::from_str::<M>(r#"{"v": "1e5"}"#).is_err());
+        assert!(serde_json::from_str::<M>(r#"{"v": "-1"}"#).is_err());
+        assert!(serde_json::from_str::<M>(r#"{"v": "01.5"}"#).is_err());
+        assert!(serde_json::from_str::<M>(r#"{"v": "1."}"#).is_err());
         assert!(
             serde_json::from_str::<M>(r#"{"v": null}"#)
                 .unwrap()

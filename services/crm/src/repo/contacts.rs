@@ -123,6 +123,8 @@ pub async fn of_customer(
 pub struct ContactFilters {
     pub customer_id: Option<Uuid>,
     /// Case-insensitive.
+    #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 254>")]
+    #[param(schema_with = psa_http::formats::line::<254>)]
     pub email: Option<String>,
     pub is_primary: Option<bool>,
     #[serde(flatten)]

@@ -11,10 +11,14 @@ use uuid::Uuid;
 
 use super::{COMMON_SORTS, common_sort_value, contacts, sites};
 use crate::domain::customer::CustomerStatus;
-use crate::domain::validate::{Address, ExternalIds};
+use crate::domain::validate::{
+    Address, EXTERNAL_ID_REF_MAX, ExternalIds, external_id_ref_schema, valid_external_id,
+    valid_system,
+};
 use crate::domain::{Customer, CustomerInput};
 use crate::error::CrmError;
 use crate::events;
+use psa_http::formats;
 
 impl Resource for Customer {
     type Input = CustomerInput;
@@ -178,7 +182,11 @@ pub struct ExternalIdRef {
 impl TryFrom<String> for ExternalIdRef {
     type Error = &'static str;
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        let (system, id) = raw.split_once(':').ok_or("must be system:id")?;
+        let (system, id) = raw
+            .split_once(':')
+            .filter(|_| raw.chars().count() <= EXTERNAL_ID_REF_MAX)
+            .filter(|(system, id)| valid_system(system) && valid_external_id(id))
+            .ok_or("must be system:id, as external_ids has them")?;
         Ok(Self {
             system: system.to_owned(),
             id: id.to_owned(),
@@ -192,10 +200,14 @@ impl TryFrom<String> for ExternalIdRef {
 pub struct CustomerFilters {
     pub status: Option<CustomerStatus>,
     /// Case-insensitive substring of the name.
+    #[serde(default, deserialize_with = "formats::query_line::<_, 200>")]
+    #[param(schema_with = formats::line::<200>)]
     pub q: Option<String>,
+    #[serde(default, deserialize_with = "formats::query_line::<_, 50>")]
+    #[param(schema_with = formats::line::<50>)]
     pub customer_number: Option<String>,
     /// `system:id`, e.g. `infexio:4711`.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = external_id_ref_schema)]
     pub external_id: Option<ExternalIdRef>,
     #[serde(flatten)]
     #[param(ignore)]

@@ -6,7 +6,8 @@ use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
-    BadRequest, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Stale,
+    BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
+    Stale,
 };
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
@@ -16,8 +17,10 @@ use crate::repo::contacts::ContactFilters;
 use crate::repo::of_customer;
 use crate::state::CrmState;
 
+psa_kernel::merge_patch!(pub ContactPatch = ContactInput);
+
 #[utoipa::path(get, path = "/v1/contacts", tag = "contacts",
-    params(ContactFilters, PageParams),
+    params(ContactFilters, Paging<Contact>),
     responses((status = 200, body = Page<Contact>), BadRequest, Denied),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_contacts(
@@ -30,7 +33,7 @@ pub async fn list_contacts(
 
 /// A customer's contacts; 404 for a customer the tenant does not have.
 #[utoipa::path(get, path = "/v1/customers/{id}/contacts", tag = "contacts",
-    params(("id" = Uuid, Path), PageParams),
+    params(("id" = Uuid, Path), Paging<Contact>),
     responses((status = 200, body = Page<Contact>), BadRequest, Denied, NotFound),
     security(("bearer" = ["customers:read"])))]
 pub async fn customer_contacts(
@@ -49,7 +52,7 @@ pub async fn customer_contacts(
     params(IdempotencyKey),
     responses(
         (status = 201, body = Contact, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Conflict, Invalid,
+        BadRequest, Denied, BodyRefused, Conflict, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn create_contact(
@@ -73,12 +76,11 @@ pub async fn get_contact(
 }
 
 #[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts",
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    request_body(content = ContactPatch, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, body = Contact, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
+        BadRequest, Denied, BodyRefused, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn patch_contact(
@@ -93,7 +95,7 @@ pub async fn patch_contact(
 
 #[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts",
     params(("id" = Uuid, Path), IfMatch),
-    responses((status = 204), Denied, NotFound, Conflict, Stale),
+    responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["customers:write"])))]
 pub async fn delete_contact(
     State(state): State<CrmState>,

@@ -6,7 +6,8 @@ use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
-    BadRequest, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Stale,
+    BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
+    Stale,
 };
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
@@ -16,8 +17,10 @@ use crate::repo::contracts::ContractFilters;
 use crate::repo::of_customer;
 use crate::state::CrmState;
 
+psa_kernel::merge_patch!(pub ContractPatch = ContractInput);
+
 #[utoipa::path(get, path = "/v1/contracts", tag = "contracts",
-    params(ContractFilters, PageParams),
+    params(ContractFilters, Paging<Contract>),
     responses((status = 200, body = Page<Contract>), BadRequest, Denied),
     security(("bearer" = ["contracts:read"])))]
 pub async fn list_contracts(
@@ -30,7 +33,7 @@ pub async fn list_contracts(
 
 /// A customer's contracts; 404 for a customer the tenant does not have.
 #[utoipa::path(get, path = "/v1/customers/{id}/contracts", tag = "contracts",
-    params(("id" = Uuid, Path), PageParams),
+    params(("id" = Uuid, Path), Paging<Contract>),
     responses((status = 200, body = Page<Contract>), BadRequest, Denied, NotFound),
     security(("bearer" = ["contracts:read"])))]
 pub async fn customer_contracts(
@@ -49,7 +52,7 @@ pub async fn customer_contracts(
     params(IdempotencyKey),
     responses(
         (status = 201, body = Contract, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Conflict, Invalid,
+        BadRequest, Denied, BodyRefused, Conflict, Invalid,
     ),
     security(("bearer" = ["contracts:write"])))]
 pub async fn create_contract(
@@ -73,12 +76,11 @@ pub async fn get_contract(
 }
 
 #[utoipa::path(patch, path = "/v1/contracts/{id}", tag = "contracts",
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    request_body(content = ContractPatch, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, body = Contract, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
+        BadRequest, Denied, BodyRefused, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["contracts:write"])))]
 pub async fn patch_contract(
@@ -93,7 +95,7 @@ pub async fn patch_contract(
 
 #[utoipa::path(delete, path = "/v1/contracts/{id}", tag = "contracts",
     params(("id" = Uuid, Path), IfMatch),
-    responses((status = 204), Denied, NotFound, Conflict, Stale),
+    responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["contracts:write"])))]
 pub async fn delete_contract(
     State(state): State<CrmState>,

@@ -6,17 +6,20 @@ use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
-    BadRequest, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Stale,
+    BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
+    Stale,
 };
-use psa_kernel::{Idempotency, Page, PageParams, resource};
+use psa_kernel::{Idempotency, Page, resource};
 
 use crate::domain::{Customer, CustomerInput};
 use crate::error::CrmError;
 use crate::repo::customers::CustomerFilters;
 use crate::state::CrmState;
 
+psa_kernel::merge_patch!(pub CustomerPatch = CustomerInput, keep["customer_number"]);
+
 #[utoipa::path(get, path = "/v1/customers", tag = "customers",
-    params(CustomerFilters, PageParams),
+    params(CustomerFilters, Paging<Customer>),
     responses((status = 200, body = Page<Customer>), BadRequest, Denied),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_customers(
@@ -32,7 +35,7 @@ pub async fn list_customers(
     params(IdempotencyKey),
     responses(
         (status = 201, body = Customer, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Conflict, Invalid,
+        BadRequest, Denied, BodyRefused, Conflict, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn create_customer(
@@ -57,12 +60,11 @@ pub async fn get_customer(
 
 /// Changes a customer; 409 `customer_number_taken` as on create.
 #[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers",
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    request_body(content = CustomerPatch, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, body = Customer, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
+        BadRequest, Denied, BodyRefused, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn patch_customer(
@@ -79,7 +81,7 @@ pub async fn patch_customer(
 /// `customer_has_contracts` while it has contracts.
 #[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers",
     params(("id" = Uuid, Path), IfMatch),
-    responses((status = 204), Denied, NotFound, Conflict, Stale),
+    responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["customers:write"])))]
 pub async fn delete_customer(
     State(state): State<CrmState>,

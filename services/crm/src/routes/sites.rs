@@ -6,7 +6,8 @@ use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
-    BadRequest, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Stale,
+    BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
+    Stale,
 };
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
@@ -16,8 +17,10 @@ use crate::repo::of_customer;
 use crate::repo::sites::SiteFilters;
 use crate::state::CrmState;
 
+psa_kernel::merge_patch!(pub SitePatch = SiteInput);
+
 #[utoipa::path(get, path = "/v1/sites", tag = "sites",
-    params(SiteFilters, PageParams),
+    params(SiteFilters, Paging<Site>),
     responses((status = 200, body = Page<Site>), BadRequest, Denied),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_sites(
@@ -30,7 +33,7 @@ pub async fn list_sites(
 
 /// A customer's sites; 404 for a customer the tenant does not have.
 #[utoipa::path(get, path = "/v1/customers/{id}/sites", tag = "sites",
-    params(("id" = Uuid, Path), PageParams),
+    params(("id" = Uuid, Path), Paging<Site>),
     responses((status = 200, body = Page<Site>), BadRequest, Denied, NotFound),
     security(("bearer" = ["customers:read"])))]
 pub async fn customer_sites(
@@ -49,7 +52,7 @@ pub async fn customer_sites(
     params(IdempotencyKey),
     responses(
         (status = 201, body = Site, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Conflict, Invalid,
+        BadRequest, Denied, BodyRefused, Conflict, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn create_site(
@@ -73,12 +76,11 @@ pub async fn get_site(
 }
 
 #[utoipa::path(patch, path = "/v1/sites/{id}", tag = "sites",
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    request_body(content = SitePatch, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, body = Site, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid,
+        BadRequest, Denied, BodyRefused, NotFound, Conflict, Stale, Invalid,
     ),
     security(("bearer" = ["customers:write"])))]
 pub async fn patch_site(
@@ -93,7 +95,7 @@ pub async fn patch_site(
 
 #[utoipa::path(delete, path = "/v1/sites/{id}", tag = "sites",
     params(("id" = Uuid, Path), IfMatch),
-    responses((status = 204), Denied, NotFound, Conflict, Stale),
+    responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),
     security(("bearer" = ["customers:write"])))]
 pub async fn delete_site(
     State(state): State<CrmState>,

@@ -4,7 +4,7 @@ use axum::extract::State;
 use psa_authn::Caller;
 use psa_authn::permissions::AUDIT_READ;
 use psa_http::extract::Query;
-use psa_kernel::docs::{BadRequest, Denied};
+use psa_kernel::docs::{self, BadRequest, Denied};
 use psa_kernel::{Page, PageParams, SortField, Store, Tx};
 use serde::Deserialize;
 
@@ -12,11 +12,16 @@ use crate::domain::audit::AuditEntry;
 use crate::repo;
 use crate::state::GatewayState;
 
+impl docs::Sorts for AuditEntry {
+    const SORTS: &'static [SortField] = repo::audit_log::SORTS;
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only the entries of this request.
-    #[param(max_length = 200)]
+    #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 200>")]
+    #[param(schema_with = psa_http::formats::line::<200>)]
     pub request_id: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -25,7 +30,7 @@ pub struct AuditQuery {
 
 /// The tenant's writes through the gateway, oldest first (`updated_since`
 /// reads as "written since": entries never change).
-#[utoipa::path(get, path = "/v1/audit-log", tag = "audit", params(AuditQuery, PageParams),
+#[utoipa::path(get, path = "/v1/audit-log", tag = "audit", params(AuditQuery, docs::Paging<AuditEntry>),
     responses((status = 200, body = Page<AuditEntry>), BadRequest, Denied),
     security(("bearer" = ["audit:read"])))]
 pub async fn list(

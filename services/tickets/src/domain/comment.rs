@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,7 +35,7 @@ pub enum Visibility {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
-    #[schema(max_length = 100000, pattern = "\\S")]
+    #[schema(schema_with = formats::prose::<100000>)]
     pub body: String,
     #[serde(default = "internal")]
     pub visibility: Visibility,
@@ -47,7 +48,7 @@ fn internal() -> Visibility {
 impl NewComment {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut e = FieldErrors::default();
-        e.text("body", &self.body, BODY_MAX);
+        e.prose("body", &self.body, BODY_MAX);
         e.finish()
     }
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -150,9 +151,9 @@ pub struct Ticket {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicket {
-    #[schema(max_length = 300, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<300>)]
     pub title: String,
-    #[schema(max_length = 100000)]
+    #[schema(schema_with = formats::opt_prose::<100000>)]
     pub description: Option<String>,
     #[serde(rename = "type", default = "incident")]
     pub ticket_type: TicketType,
@@ -161,13 +162,14 @@ pub struct NewTicket {
     pub customer_id: Uuid,
     pub contact_id: Option<Uuid>,
     pub asset_id: Option<Uuid>,
-    #[schema(max_length = 100, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_line::<100>)]
     pub queue: Option<String>,
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_line::<200>)]
     pub assignee_id: Option<String>,
     /// At most 50 distinct tags of 1-50 characters.
     #[serde(default)]
-    #[schema(max_items = 50)]
+    /// At most 50 distinct tags of 1-50 characters.
+    #[schema(schema_with = formats::lines::<50, 50>)]
     pub tags: Vec<String>,
 }
 
@@ -199,21 +201,22 @@ fn medium() -> Priority {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
-    #[schema(max_length = 300, pattern = "\\S")]
+    #[schema(schema_with = formats::line::<300>)]
     pub title: String,
-    #[schema(max_length = 100000)]
+    #[schema(schema_with = formats::opt_prose::<100000>)]
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub ticket_type: TicketType,
     pub priority: Priority,
     pub status: Status,
-    #[schema(max_length = 100, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_line::<100>)]
     pub queue: Option<String>,
-    #[schema(max_length = 200, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_line::<200>)]
     pub assignee_id: Option<String>,
     pub contact_id: Option<Uuid>,
     pub asset_id: Option<Uuid>,
-    #[schema(max_items = 50)]
+    /// At most 50 distinct tags of 1-50 characters.
+    #[schema(schema_with = formats::lines::<50, 50>)]
     pub tags: Vec<String>,
 }
 
@@ -256,19 +259,15 @@ fn validate_fields(
 ) -> Result<(), Vec<FieldError>> {
     let mut e = FieldErrors::default();
     e.text("title", title, 300);
-    if description.is_some_and(|d| d.chars().count() > 100_000) {
-        e.add("description", "must be at most 100000 characters");
-    }
+    e.opt_prose("description", description, 100_000);
     e.opt_text("queue", queue, 100);
     e.opt_text("assignee_id", assignee_id, 200);
     let distinct: std::collections::BTreeSet<&str> = tags.iter().map(String::as_str).collect();
-    if tags.len() > 50
-        || distinct.len() != tags.len()
-        || tags
-            .iter()
-            .any(|t| t.trim().is_empty() || t.chars().count() > 50)
-    {
-        e.add("tags", "at most 50 distinct tags of 1-50 characters");
+    if tags.len() > 50 || distinct.len() != tags.len() {
+        e.add("tags", "at most 50 distinct tags");
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        e.text(&format!("tags[{i}]"), tag, 50);
     }
     e.finish()
 }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
+use psa_http::formats;
 use psa_http::validate::FieldErrors;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,11 +39,11 @@ pub struct TimeEntryInput {
     pub started_at: DateTime<Utc>,
     #[schema(minimum = 1, maximum = 1440)]
     pub minutes: i32,
-    #[schema(max_length = 10000)]
+    #[schema(schema_with = formats::opt_prose::<10000>)]
     pub description: Option<String>,
     #[serde(default = "yes")]
     pub billable: bool,
-    #[schema(max_length = 100, pattern = "\\S")]
+    #[schema(schema_with = formats::opt_line::<100>)]
     pub work_type: Option<String>,
 }
 
@@ -56,13 +57,7 @@ impl TimeEntryInput {
         if !(1..=1440).contains(&self.minutes) {
             e.add("minutes", "1 to 1440");
         }
-        if self
-            .description
-            .as_deref()
-            .is_some_and(|d| d.chars().count() > 10_000)
-        {
-            e.add("description", "must be at most 10000 characters");
-        }
+        e.opt_prose("description", self.description.as_deref(), 10_000);
         e.opt_text("work_type", self.work_type.as_deref(), 100);
         e.finish()
     }

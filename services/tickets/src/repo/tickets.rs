@@ -186,7 +186,11 @@ pub struct TicketFilters {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub customer_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 200>")]
+    #[param(schema_with = psa_http::formats::line::<200>)]
     pub assignee_id: Option<String>,
+    #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 100>")]
+    #[param(schema_with = psa_http::formats::line::<100>)]
     pub queue: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]

@@ -107,6 +107,8 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error
 #[into_params(parameter_in = Query)]
 pub struct TimeEntryFilters {
     pub ticket_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 200>")]
+    #[param(schema_with = psa_http::formats::line::<200>)]
     pub user_id: Option<String>,
     pub billable: Option<bool>,
     #[serde(flatten)]

@@ -19,7 +19,8 @@ use crate::{TICKETS_READ, TICKETS_WRITE, repo};
 /// response clock and changes the ticket).
 #[utoipa::path(post, path = "/v1/tickets/{id}/comments", tag = "tickets", request_body = NewComment,
     params(("id" = Uuid, Path), docs::IdempotencyKey),
-    responses((status = 201, body = Comment), BadRequest, Denied, NotFound, Invalid),
+    responses((status = 201, body = Comment), BadRequest, Denied, docs::BodyRefused, NotFound,
+        Invalid),
     security(("bearer" = ["tickets:write"])))]
 pub async fn add_comment(
     State(state): State<TicketsState>,
@@ -48,7 +49,7 @@ pub async fn add_comment(
 
 /// Oldest first, by id.
 #[utoipa::path(get, path = "/v1/tickets/{id}/comments", tag = "tickets",
-    params(("id" = Uuid, Path), PageParams),
+    params(("id" = Uuid, Path), docs::Paging<docs::ById>),
     responses((status = 200, body = Page<Comment>), BadRequest, Denied, NotFound),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_comments(

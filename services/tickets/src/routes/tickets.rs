@@ -9,7 +9,7 @@ use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
-use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
+use psa_kernel::{Idempotency, Page, SortField, Stored, Tx, with_etag};
 use uuid::Uuid;
 
 use crate::domain::sla::{Change, Clocks, DueTimes};
@@ -20,13 +20,19 @@ use crate::routes::merged;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TICKETS_WRITE, events, repo};
 
+psa_kernel::merge_patch!(pub TicketChanges = TicketPatch);
+
+impl docs::Sorts for Ticket {
+    const SORTS: &'static [SortField] = repo::tickets::SORTS;
+}
+
 /// Opens a ticket: numbered per tenant, due times from the customer's
 /// contract in force. 422 `unknown_customer` for a customer tickets do not
 /// know (CRM's events bring them).
 #[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = NewTicket,
     params(docs::IdempotencyKey),
     responses((status = 201, body = Ticket, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, Invalid),
+        BadRequest, Denied, docs::BodyRefused, Invalid),
     security(("bearer" = ["tickets:write"])))]
 pub async fn create_ticket(
     State(state): State<TicketsState>,
@@ -63,7 +69,8 @@ pub async fn create_ticket(
 }
 
 /// Sorts: `created_at` (default), `updated_at`, `number`; `-` for descending.
-#[utoipa::path(get, path = "/v1/tickets", tag = "tickets", params(TicketFilters, PageParams),
+#[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
+    params(TicketFilters, docs::Paging<Ticket>),
     responses((status = 200, body = Page<Ticket>), BadRequest, Denied),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_tickets(
@@ -101,10 +108,9 @@ pub async fn get_ticket(
 /// status the workflow does not allow from the current one.
 #[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets",
     params(("id" = Uuid, Path), docs::IfMatch),
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    request_body(content = TicketChanges, content_type = "application/merge-patch+json"),
     responses((status = 200, body = Ticket, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid),
+        BadRequest, Denied, docs::BodyRefused, NotFound, Conflict, Stale, Invalid),
     security(("bearer" = ["tickets:write"])))]
 pub async fn patch_ticket(
     State(state): State<TicketsState>,

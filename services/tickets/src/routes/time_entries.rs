@@ -20,10 +20,16 @@ use crate::routes::merged;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TIME_WRITE, events, repo};
 
+psa_kernel::merge_patch!(pub TimeEntryPatch = TimeEntryInput);
+
+impl docs::Sorts for TimeEntry {
+    const SORTS: &'static [SortField] = repo::time_entries::SORTS;
+}
+
 #[utoipa::path(post, path = "/v1/tickets/{id}/time-entries", tag = "time", request_body = TimeEntryInput,
     params(("id" = Uuid, Path), docs::IdempotencyKey),
     responses((status = 201, body = TimeEntry, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, NotFound, Invalid),
+        BadRequest, Denied, docs::BodyRefused, NotFound, Invalid),
     security(("bearer" = ["time:write"])))]
 pub async fn log_time(
     State(state): State<TicketsState>,
@@ -60,7 +66,8 @@ async fn page(
 
 /// In booking order (id), or in order of change (`sort=updated_at`; the
 /// order of an `updated_since` without a sort).
-#[utoipa::path(get, path = "/v1/time-entries", tag = "time", params(TimeEntryFilters, PageParams),
+#[utoipa::path(get, path = "/v1/time-entries", tag = "time",
+    params(TimeEntryFilters, docs::Paging<TimeEntry>),
     responses((status = 200, body = Page<TimeEntry>), BadRequest, Denied),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_time_entries(
@@ -77,7 +84,7 @@ pub async fn list_time_entries(
 /// The ticket's time entries in booking order (id), or in order of change
 /// (`sort=updated_at`; the order of an `updated_since` without a sort).
 #[utoipa::path(get, path = "/v1/tickets/{id}/time-entries", tag = "time",
-    params(("id" = Uuid, Path), PageParams),
+    params(("id" = Uuid, Path), docs::Paging<TimeEntry>),
     responses((status = 200, body = Page<TimeEntry>), BadRequest, Denied, NotFound),
     security(("bearer" = ["tickets:read"])))]
 pub async fn ticket_time_entries(
@@ -135,10 +142,9 @@ async fn unbilled(tx: &mut Tx, headers: &HeaderMap, id: Uuid) -> Result<TimeEntr
 /// no new version and no event.
 #[utoipa::path(patch, path = "/v1/time-entries/{id}", tag = "time",
     params(("id" = Uuid, Path), docs::IfMatch),
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
-        description = "JSON Merge Patch (RFC 7396) over the writable fields"),
+    request_body(content = TimeEntryPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, body = TimeEntry, headers(("ETag" = String))),
-        BadRequest, Denied, NotFound, Conflict, Stale, Invalid),
+        BadRequest, Denied, docs::BodyRefused, NotFound, Conflict, Stale, Invalid),
     security(("bearer" = ["time:write"])))]
 pub async fn patch_time_entry(
     State(state): State<TicketsState>,

@@ -1,0 +1,365 @@
+//! Input formats, each stated once: the pattern the OpenAPI document gives
+//! a field (`#[schema(schema_with = psa_http::formats::line::<200>)]`) is
+//! the pattern [`crate::validate::FieldErrors`] checks it with, so what the
+//! document calls valid the server takes, and what it calls invalid the
+//! server refuses.
+//!
+//! The patterns are read by three regex dialects: Rust's `regex` here,
+//! ECMA-262 in clients and validators, Python's `re` in contract fuzzers.
+//! They use only what the three read alike: explicit character classes
+//! with `\xHH` and `\uHHHH` escapes, no `\s`, `\d` or `\w` (whose sets
+//! differ between them), no look-around, and they are anchored.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+
+/// C0 and C1 control characters (Unicode `Cc`): never part of a line.
+macro_rules! control {
+    () => {
+        r"\x00-\x1f\x7f-\x9f"
+    };
+}
+/// Control characters other than tab, line feed and carriage return.
+macro_rules! control_but_breaks {
+    () => {
+        r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    };
+}
+/// Unicode `White_Space` outside the controls: what, with the controls,
+/// `str::trim` removes (U+0085 and the ASCII ones are controls).
+macro_rules! space {
+    () => {
+        r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// A pattern and its compiled form.
+pub struct Format {
+    pub pattern: &'static str,
+    regex: LazyLock<Regex>,
+}
+
+impl Format {
+    pub fn matches(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+}
+
+macro_rules! pattern {
+    ($(#[$doc:meta])* $name:ident = $pattern:expr) => {
+        $(#[$doc])*
+        pub static $name: Format = Format {
+            pattern: $pattern,
+            regex: LazyLock::new(|| Regex::new($pattern).expect("a valid pattern")),
+        };
+    };
+}
+
+pattern!(
+    /// One line of text with something visible in it: no control
+    /// characters, not only white space.
+    LINE = concat!("^[", space!(), "]*[^", control!(), space!(), "][^", control!(), "]*$")
+);
+pattern!(
+    /// Text that may run over several lines (tabs and line breaks allowed,
+    /// other controls not), with something visible in it.
+    PROSE = concat!(
+        r"^[\t\n\r",
+        space!(),
+        "]*[^",
+        control!(),
+        space!(),
+        "][^",
+        control_but_breaks!(),
+        "]*$"
+    )
+);
+pattern!(
+    /// An e-mail address: a local part, `@`, a domain with a dot inside it;
+    /// no white space or controls, one `@`.
+    EMAIL = concat!(
+        "^[^@",
+        control!(),
+        space!(),
+        "]+@[^@.",
+        control!(),
+        space!(),
+        "][^@",
+        control!(),
+        space!(),
+        r"]*\.[^@",
+        control!(),
+        space!(),
+        "]*[^@.",
+        control!(),
+        space!(),
+        "]$"
+    )
+);
+pattern!(
+    /// A phone number: 3 to 20 digits among spaces and `+ - ( ) . / x`.
+    PHONE = r"^[ +()./x-]*([0-9][ +()./x-]*){3,20}$"
+);
+pattern!(
+    /// An http(s) URL with a host (letters, digits, `-`, `.`, `_` or any
+    /// non-ASCII letter), an optional port, then anything visible.
+    WEB_URL = concat!(
+        r"^[Hh][Tt][Tt][Pp][Ss]?://",
+        r"[^\x00-\x2c\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+",
+        r"(:[0-9]{1,5})?([/?#][^",
+        control!(),
+        space!(),
+        "]*)?$"
+    )
+);
+pattern!(
+    /// A decimal string: digits without leading zeros, optionally a point
+    /// and more digits. Sizes are checked on the number
+    /// ([`crate::validate::FieldErrors::decimal`]).
+    DECIMAL = r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"
+);
+
+pattern!(
+    /// An `Idempotency-Key`: 1 to 255 visible ASCII characters.
+    IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+);
+pattern!(
+    /// An `If-Match` value (RFC 9110): `*`, or a comma-separated list of
+    /// entity tags (`"3"`, weak ones `W/"3"`).
+    IF_MATCH =
+        r#"^[ \t]*(\*|(W/)?"[\x21\x23-\x7e]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7e]*")*)[ \t]*$"#
+);
+
+pub const PHONE_MAX: usize = 40;
+pub const EMAIL_MAX: usize = 254;
+pub const URL_MAX: usize = 2000;
+/// Longer decimal strings are refused before they are read as numbers.
+pub const DECIMAL_MAX: usize = 30;
+
+fn string(pattern: String, max: usize) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .max_length(Some(max))
+}
+
+fn nullable(b: ObjectBuilder) -> ObjectBuilder {
+    b.schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+/// A [`LINE`] of at most `MAX` characters.
+pub fn line<const MAX: usize>() -> ObjectBuilder {
+    string(LINE.pattern.into(), MAX)
+}
+/// [`line`] or `null`.
+pub fn opt_line<const MAX: usize>() -> ObjectBuilder {
+    nullable(line::<MAX>())
+}
+/// [`PROSE`] of at most `MAX` characters.
+pub fn prose<const MAX: usize>() -> ObjectBuilder {
+    string(PROSE.pattern.into(), MAX)
+}
+/// [`prose`] or `null`.
+pub fn opt_prose<const MAX: usize>() -> ObjectBuilder {
+    nullable(prose::<MAX>())
+}
+/// An [`EMAIL`] address. (Not `format: email`: validators read that as
+/// RFC 5321, which takes what this refuses and the other way round.)
+pub fn email() -> ObjectBuilder {
+    string(EMAIL.pattern.into(), EMAIL_MAX).description(Some("An e-mail address"))
+}
+/// [`email`] or `null`.
+pub fn opt_email() -> ObjectBuilder {
+    nullable(email())
+}
+/// A [`PHONE`] number or `null`.
+pub fn opt_phone() -> ObjectBuilder {
+    nullable(string(PHONE.pattern.into(), PHONE_MAX))
+}
+/// A [`WEB_URL`] or `null`. (Not `format: uri`: a host such as
+/// `müller.de` is no RFC 3986 URI, yet a web address.)
+pub fn opt_web_url() -> ObjectBuilder {
+    nullable(string(WEB_URL.pattern.into(), URL_MAX).description(Some("An http or https URL")))
+}
+
+/// Reads an optional query parameter that must be a [`LINE`] of at most
+/// `MAX` characters (`#[serde(default, deserialize_with =
+/// "formats::query_line::<_, 200>")]`, documented with [`line`]): a filter
+/// that does not fit is a 400, never a value the database chokes on.
+pub fn query_line<'de, D, const MAX: usize>(d: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(value) = <Option<String> as serde::Deserialize>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if value.chars().count() > MAX || !LINE.matches(&value) {
+        return Err(serde::de::Error::custom(format!(
+            "must be 1 to {MAX} characters of text on one line"
+        )));
+    }
+    Ok(Some(value))
+}
+
+/// The pattern of a decimal below `10^DIGITS` with at most `SCALE`
+/// fractional digits, as a string.
+fn decimal_pattern(digits: usize, scale: usize) -> String {
+    let fraction = if scale == 0 {
+        String::new()
+    } else {
+        format!(r"(\.[0-9]{{1,{scale}}})?")
+    };
+    format!(
+        "^(0|[1-9][0-9]{{0,{}}}){fraction}$",
+        digits.saturating_sub(1)
+    )
+}
+
+/// A decimal string (`"1234.50"`) that fits `numeric(DIGITS + SCALE,
+/// SCALE)`, or `null`.
+pub fn opt_decimal<const DIGITS: usize, const SCALE: usize>() -> ObjectBuilder {
+    nullable(string(decimal_pattern(DIGITS, SCALE), DECIMAL_MAX))
+}
+
+/// Distinct [`LINE`]s of at most `LEN` characters, at most `ITEMS` of them.
+pub fn lines<const ITEMS: usize, const LEN: usize>() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(line::<LEN>())
+        .max_items(Some(ITEMS))
+        .unique_items(true)
+}
+
+/// The schema of a string-keyed map whose keys match `key` and whose values
+/// are [`LINE`]s of at most `len` characters, at most `max` entries.
+pub fn line_map(key: &str, len: usize, max: usize) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(key)),
+        ))
+        .additional_properties(Some(string(LINE.pattern.into(), len)))
+        .max_properties(Some(max))
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_have_something_visible_and_no_controls() {
+        for ok in ["a", " Acme GmbH ", "ü", "a\u{00a0}b", "😀"] {
+            assert!(LINE.matches(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            " ",
+            "\u{3000}",
+            "a\nb",
+            "a\u{0000}",
+            "\u{0085}",
+            "a\u{009f}",
+            "\t",
+        ] {
+            assert!(!LINE.matches(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn prose_takes_line_breaks_but_no_other_controls() {
+        assert!(PROSE.matches("first\n\tsecond\r\n"));
+        assert!(PROSE.matches("\n x"));
+        assert!(!PROSE.matches(" \n\t"));
+        assert!(!PROSE.matches("a\u{0000}"));
+        assert!(!PROSE.matches("a\u{000b}"));
+    }
+
+    #[test]
+    fn what_str_trim_removes_is_what_the_patterns_call_space() {
+        // Every character `char::is_whitespace` knows is a control or in
+        // `space!()`, so "visible" here and "not blank after trim" agree.
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            let s = c.to_string();
+            if c.is_whitespace() {
+                assert!(!LINE.matches(&s), "{:#x}", c as u32);
+            } else if !c.is_control() {
+                assert!(LINE.matches(&s), "{:#x}", c as u32);
+            }
+        }
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["ops@example.com", "a.b+c@x.y.de", "ü@münchen.de", "a@b..c"] {
+            assert!(EMAIL.matches(ok), "{ok}");
+        }
+        for bad in [
+            "no-at", "a@b", "a b@c.de", "@x.de", "a@.de", "a@de.", "a@b@c.de", "a@b.c\n",
+        ] {
+            assert!(!EMAIL.matches(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones() {
+        assert!(PHONE.matches("+49 (30) 123-456/7 x8"));
+        assert!(!PHONE.matches("12"));
+        assert!(!PHONE.matches("+"));
+        assert!(!PHONE.matches(&"1".repeat(21)));
+        assert!(!PHONE.matches("123 abc"));
+    }
+
+    #[test]
+    fn web_urls() {
+        for ok in [
+            "https://acme.example",
+            "HTTP://acme.example:8080/a?b#c",
+            "https://www.müller.de/",
+            "http://host_1",
+        ] {
+            assert!(WEB_URL.matches(ok), "{ok}");
+        }
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://a b",
+            "https://user@host",
+            "https://x/a b",
+            "mailto:a@b.c",
+        ] {
+            assert!(!WEB_URL.matches(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers() {
+        for ok in ["\"3\"", "*", " \"1\", W/\"2\" ,\"x\"", "W/\"\""] {
+            assert!(IF_MATCH.matches(ok), "{ok}");
+        }
+        for bad in ["3", "\"3\",", "W/3", "\"a\"b\"", "*, \"3\"", ""] {
+            assert!(!IF_MATCH.matches(bad), "{bad}");
+        }
+        assert!(IDEMPOTENCY_KEY.matches("order-4711"));
+        assert!(!IDEMPOTENCY_KEY.matches("two words"));
+        assert!(!IDEMPOTENCY_KEY.matches(&"k".repeat(256)));
+    }
+
+    #[test]
+    fn decimals() {
+        let p = Regex::new(&decimal_pattern(8, 2)).unwrap();
+        for ok in ["0", "0.5", "12345678", "12345678.99", "1.50"] {
+            assert!(p.is_match(ok) && DECIMAL.matches(ok), "{ok}");
+        }
+        for bad in ["123456789", "1.234", "01", "-1", ".5", "5.", "1e3"] {
+            assert!(!p.is_match(bad), "{bad}");
+        }
+        assert!(DECIMAL.matches("1.234"));
+        assert!(!DECIMAL.matches("01.5"));
+        assert_eq!(decimal_pattern(3, 0), "^(0|[1-9][0-9]{0,2})$");
+    }
+}
