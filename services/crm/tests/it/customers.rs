@@ -219,6 +219,46 @@ async fn bad_input_is_a_clear_problem_never_a_500() {
         .assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
 }
 
+/// What a column cannot hold is refused as the document says, before the
+/// database sees it (an `included_hours` beyond numeric(10, 2) was a 500).
+#[tokio::test]
+async fn values_beyond_their_columns_are_refused() {
+    let app = app().await;
+    let c = caller(&app);
+    let id = fixtures::customer(&c, "Sized").await["id"].clone();
+    for (field, value) in [
+        ("included_hours", "123456789"),
+        ("hourly_rate", "1234567890123"),
+        ("monthly_fee", "1.234"),
+        ("hourly_rate", "01.50"),
+    ] {
+        let mut body = fixtures::contract_body(id.as_str().unwrap());
+        body[field] = json!(value);
+        let p = c
+            .post("/v1/contracts", body)
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(p.error_fields(), [field], "{field} = {value}");
+    }
+    let mut body = fixtures::contract_body(id.as_str().unwrap());
+    body["included_hours"] = json!("99999999.99");
+    c.create("/v1/contracts", body).await;
+
+    let nul = c
+        .post(
+            "/v1/customers",
+            json!({"name": "A\u{0}B", "notes": "bell\u{7}"}),
+        )
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(nul.error_fields(), ["name", "notes"]);
+    for q in ["q=%00", "customer_number=a%0Ab", "external_id=Infexio:1"] {
+        c.get(&format!("/v1/customers?{q}"))
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST, "bad_request");
+    }
+}
+
 #[tokio::test]
 async fn duplicates_and_dependent_deletes_conflict() {
     let app = app().await;
