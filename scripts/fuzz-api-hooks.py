@@ -1,0 +1,127 @@
+"""Schemathesis hooks for scripts/fuzz-api: the two places where what a
+check reports is the API doing what API.md says, each narrowed to exactly
+that (every dropped failure is counted in the run's summary).
+
+1. `positive_data_acceptance` (ST202) expects every request the document
+   calls valid to succeed. Two kinds of valid requests are refused by
+   design, and no schema can tell them apart from the accepted ones:
+   - a `cursor` the list did not issue: it is opaque (API.md, Collections),
+     so a well-formed one is still 400 `invalid_cursor`;
+   - a 422 whose every field error is a rule no one field's schema states:
+     the referenced record does not exist in the tenant (`not_found`,
+     `unknown_customer`), fields that contradict each other
+     (`inconsistent`, e.g. an end before the start), a time already past
+     (`in_past`), a wrong current password or one-time code (`incorrect`),
+     a permission only the platform tenant's roles may hold
+     (`platform_only`), or an `Idempotency-Key` reused with another body
+     (`reused`, API.md, Writes). Any other 422 to valid data still fails the run.
+
+2. Cases marked valid that are not: the coverage phase builds its cases on
+   a template, and where it found no valid value for a part it puts an
+   invalid one there, also into the cases it marks valid (`If-Match: 0`
+   for a header none of whose values are plain letters and digits; a body
+   `0`). An optional header or query parameter that does not fit its schema
+   is taken out of such a case (it is valid again and still tests the
+   rest); a case whose body does not fit is dropped. Negative cases are
+   left as generated.
+
+3. Each valid case with an `Idempotency-Key` gets a key of its own. The
+   generator draws keys from a handful of short strings, so unrelated
+   requests would share them and all but the first be 422 `reused` (as
+   API.md wants): the operations would hardly ever be tried. Replays with
+   the same key are tested by services/psa/tests/contract.rs.
+"""
+
+import atexit
+import collections
+import sys
+import uuid
+
+import schemathesis
+from schemathesis.core import NOT_SET
+
+# Field-error codes of rules beyond one field's schema (see above).
+SEMANTIC_CODES = {
+    "not_found",
+    "unknown_customer",
+    "inconsistent",
+    "in_past",
+    "incorrect",
+    "platform_only",
+    "reused",
+}
+
+
+def _problem(response):
+    try:
+        body = response.json()
+    except Exception:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+# What was dropped, by operation and reason, for the summary at the end.
+DROPPED = collections.Counter()
+
+
+@atexit.register
+def _summary():
+    if not DROPPED:
+        return
+    print("\nfuzz-api-hooks: valid requests refused by design (ST202, dropped):", file=sys.stderr)
+    for (operation, reason), count in sorted(DROPPED.items()):
+        print(f"  {count:6}  {operation}: {reason}", file=sys.stderr)
+
+
+def _by_design(case, response):
+    """Why a valid request's refusal is the API doing what API.md says, or None."""
+    problem = _problem(response)
+    if problem is None:
+        return None
+    if response.status_code == 400 and problem.get("code") == "invalid_cursor":
+        return "400 invalid_cursor" if "cursor" in (case.query or {}) else None
+    if response.status_code == 422:
+        codes = {e.get("code") for e in problem.get("errors") or []}
+        if codes and codes <= SEMANTIC_CODES:
+            return "422 " + ", ".join(sorted(codes))
+    return None
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    if failure.code != "ST202":
+        return True
+    reason = _by_design(case, response)
+    if reason is None:
+        return True
+    DROPPED[(f"{case.method} {case.path}", reason)] += 1
+    return False
+
+
+def _positive(case):
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_positive
+
+
+@schemathesis.hook
+def filter_case(context, case):
+    if not _positive(case) or case.body is NOT_SET or not case.media_type:
+        return True
+    body = case.operation.get_body_for_media_type(case.media_type)
+    return body is None or body.is_valid(case.body)
+
+
+@schemathesis.hook
+def map_case(context, case):
+    if not _positive(case):
+        return case
+    for parameters, values in ((case.operation.headers, case.headers), (case.operation.query, case.query)):
+        if not values:
+            continue
+        for parameter in parameters:
+            name = parameter.name
+            if not parameter.is_required and name in values and not parameter.is_valid(values[name]):
+                del values[name]
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    return case
