@@ -226,9 +226,10 @@ create table if not exists {{schema}}.number_sequences (
 call {{schema}}.isolate_by_tenant('number_sequences');
 
 -- The next value of `tenant`'s counter `seq`. Called on a connection of its
--- own, as a statement of its own (autocommit), not in the transaction that
--- uses the number: the counter row is locked for this statement only, so a
--- tenant's concurrent writes do not queue behind one another. Numbers are
+-- own, in a transaction of its own (psa_kernel::Tx::next_number: one
+-- statement, its commit not waiting for the disk), not in the transaction
+-- that uses the number: the counter row is locked for that short while
+-- only, so a tenant's concurrent writes do not queue behind one another. Numbers are
 -- unique and increasing; one whose transaction rolls back is skipped (a
 -- gap), so gap-free numbering (invoices) needs a counter bumped in the
 -- transaction that uses the number. Runs as the caller, under row-level
