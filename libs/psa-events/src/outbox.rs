@@ -287,10 +287,18 @@ impl Relay {
         )));
         let mut backoff = Duration::from_millis(100);
         let mut gauges_at = Instant::now();
+        // Whether writers were asked to notify and the relay is busy again:
+        // they are told to stop (each NOTIFY costs them) while it publishes.
+        let mut stop_asking = false;
         loop {
+            let round = if std::mem::take(&mut stop_asking) {
+                tokio::join!(self.ask_to_be_woken(None), self.run_once()).1
+            } else {
+                self.run_once().await
+            };
             // Publish until a round finds nothing due; while events keep
             // coming, look again shortly rather than have writers notify.
-            match self.run_once().await {
+            match round {
                 Ok(r) => {
                     backoff = Duration::from_millis(100);
                     if r.claimed as i64 >= self.batch {
@@ -317,23 +325,20 @@ impl Relay {
             let asked = signals.listening.load(Ordering::SeqCst)
                 && self.ask_to_be_woken(Some(LISTEN_LEASE)).await.is_ok();
             if asked && self.run_once().await.is_ok_and(|r| r.claimed > 0) {
-                let _ = self.ask_to_be_woken(None).await;
+                stop_asking = true;
                 continue;
             }
             let mut wake = self.wait(&signals, asked.then_some(SETTLE)).await;
             if wake == Wake::Settle {
                 metrics::counter!("psa_outbox_relay_wakeups_total", "schema" => self.schema, "cause" => wake.label()).increment(1);
                 if self.run_once().await.is_ok_and(|r| r.claimed > 0) {
-                    let _ = self.ask_to_be_woken(None).await;
+                    stop_asking = true;
                     continue;
                 }
                 wake = self.wait(&signals, None).await;
             }
             metrics::counter!("psa_outbox_relay_wakeups_total", "schema" => self.schema, "cause" => wake.label()).increment(1);
-            if asked {
-                // Busy now: writers need not notify (each NOTIFY costs them).
-                let _ = self.ask_to_be_woken(None).await;
-            }
+            stop_asking = asked;
         }
     }
 
