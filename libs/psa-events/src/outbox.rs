@@ -291,6 +291,10 @@ impl Relay {
         // they are told to stop (each NOTIFY costs them) while it publishes.
         let mut stop_asking = false;
         loop {
+            if gauges_at.elapsed() >= GAUGES_EVERY {
+                gauges_at = Instant::now();
+                let _ = self.record_backlog().await;
+            }
             let round = if std::mem::take(&mut stop_asking) {
                 tokio::join!(self.ask_to_be_woken(None), self.run_once()).1
             } else {
@@ -315,10 +319,6 @@ impl Relay {
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
                 }
-            }
-            if gauges_at.elapsed() >= GAUGES_EVERY {
-                gauges_at = Instant::now();
-                let _ = self.record_backlog().await;
             }
             // Ask to be woken, then look once more: what committed while
             // asking did not notify.
