@@ -1,6 +1,41 @@
 //! JSON Merge Patch (RFC 7396).
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use crate::extract::from_value;
+use crate::problem::Problem;
+
+/// `current` with `patch` applied, read as `T` (a 422 naming the field that
+/// does not fit). A patch may name only `T`'s fields, and `null` only where
+/// `T` takes one, as the document's patch schema says: it is first laid
+/// over `current` with its nulls kept and read as `T`, so a patch that
+/// clears a field that does not exist (`{"typo": null}`) or one that cannot
+/// be empty is refused instead of quietly doing nothing or resetting it.
+pub fn merged<T: DeserializeOwned>(current: &Value, patch: &Value) -> Result<T, Problem> {
+    let mut overlaid = current.clone();
+    overlay(&mut overlaid, patch);
+    from_value::<T>(overlaid)?;
+    let mut target = current.clone();
+    apply(&mut target, patch);
+    from_value(target)
+}
+
+/// Like [`apply`], but a `null` is set instead of removing the member.
+fn overlay(target: &mut Value, patch: &Value) {
+    let Value::Object(patch_map) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(target_map) = target {
+        for (key, value) in patch_map {
+            overlay(target_map.entry(key.clone()).or_insert(Value::Null), value);
+        }
+    }
+}
 
 /// Applies `patch` to `target` in place, exactly as RFC 7396 section 2 says.
 pub fn apply(target: &mut Value, patch: &Value) {
@@ -27,6 +62,31 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Thing {
+        name: String,
+        note: Option<String>,
+        #[serde(default)]
+        flag: bool,
+    }
+
+    #[test]
+    fn a_patch_names_only_fields_and_nulls_only_what_takes_one() {
+        let current = json!({"name": "a", "note": "n", "flag": true});
+        let t: Thing = merged(&current, &json!({"note": null})).unwrap();
+        assert!(t.note.is_none());
+        for bad in [
+            json!({"typo": null}),
+            json!({"flag": null}),
+            json!({"name": null}),
+        ] {
+            let err = merged::<Thing>(&current, &bad).unwrap_err();
+            assert_eq!(err.status.as_u16(), 422, "{bad}");
+        }
+    }
 
     /// The examples of RFC 7396 appendix A.
     #[test]

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use psa_authn::Caller;
 use psa_events::catalog::EventType;
 use psa_http::conditional::{IfMatch, check_if_match};
-use psa_http::extract::from_value;
 use psa_http::keyset::{Keyset, PageParams, SortField, SortValue};
 use psa_http::pagination::Page;
 use psa_http::{FieldError, Problem, merge_patch};
@@ -155,9 +154,7 @@ pub async fn patch<R: Resource>(
 
     let before =
         serde_json::to_value(R::Input::from(&current)).map_err(|e| Problem::internal(&e))?;
-    let mut merged = before.clone();
-    merge_patch::apply(&mut merged, &patch);
-    let input: R::Input = from_value(merged)?;
+    let input: R::Input = merge_patch::merged(&before, &patch)?;
     R::validate(&input).map_err(Problem::validation)?;
     if serde_json::to_value(&input).ok().as_ref() == Some(&before) {
         // Nothing changed: no new version, no event.

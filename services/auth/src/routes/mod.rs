@@ -25,7 +25,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use psa_authn::Caller;
 use psa_http::conditional::{IfMatch, etag};
-use psa_http::extract::from_value;
 use psa_http::{FieldError, Problem, merge_patch};
 use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
 use serde::Serialize;
@@ -120,10 +119,8 @@ where
     if !patch.is_object() {
         return Err(Problem::bad_request("a merge patch must be a JSON object").into());
     }
-    let mut value =
-        serde_json::to_value(current).map_err(|e| AuthError::Internal(e.to_string()))?;
-    merge_patch::apply(&mut value, patch);
-    let input = normalized(from_value(value)?).map_err(AuthError::Validation)?;
+    let value = serde_json::to_value(current).map_err(|e| AuthError::Internal(e.to_string()))?;
+    let input = normalized(merge_patch::merged(&value, patch)?).map_err(AuthError::Validation)?;
     Ok((input != *current).then_some(input))
 }
 

@@ -48,6 +48,10 @@ pub async fn customer_contacts(
     .await
 }
 
+/// A new contact of a customer: 422 `not_found` (`customer_id`) for a customer
+/// the tenant does not have; 409 `conflict` when a concurrent write got there
+/// first (the customer deleted meanwhile). A new primary contact takes the
+/// mark from the customer's former one.
 #[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = ContactInput,
     params(IdempotencyKey),
     responses(
@@ -75,6 +79,9 @@ pub async fn get_contact(
     resource::get::<Contact>(&state.store, &caller, id).await
 }
 
+/// Changes a contact: 422 `not_found` for a `customer_id` the tenant does
+/// not have, 412 `stale_version` on a stale `If-Match`, 409 `conflict` when a
+/// concurrent write got there first.
 #[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts",
     request_body(content = ContactPatch, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), IfMatch),
@@ -93,6 +100,8 @@ pub async fn patch_contact(
     resource::patch::<Contact>(&state.store, &caller, &headers, id, patch).await
 }
 
+/// Deletes a contact: 412 `stale_version` on a stale `If-Match`, 409
+/// `conflict` when a concurrent write got there first.
 #[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts",
     params(("id" = Uuid, Path), IfMatch),
     responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),

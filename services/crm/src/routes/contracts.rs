@@ -48,6 +48,12 @@ pub async fn customer_contracts(
     .await
 }
 
+/// A new contract of a customer: 422 `not_found` (`customer_id`) for a
+/// customer the tenant does not have, `inconsistent` for fields that
+/// contradict each other (an end before the start, a `block_hours` contract
+/// without `included_hours`, a resolution target before the response one, a
+/// window that ends before it starts); 409 `conflict` when a concurrent write
+/// got there first.
 #[utoipa::path(post, path = "/v1/contracts", tag = "contracts", request_body = ContractInput,
     params(IdempotencyKey),
     responses(
@@ -75,6 +81,8 @@ pub async fn get_contract(
     resource::get::<Contract>(&state.store, &caller, id).await
 }
 
+/// Changes a contract: 422 as on create, 412 `stale_version` on a stale
+/// `If-Match`, 409 `conflict` when a concurrent write got there first.
 #[utoipa::path(patch, path = "/v1/contracts/{id}", tag = "contracts",
     request_body(content = ContractPatch, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), IfMatch),
@@ -93,6 +101,8 @@ pub async fn patch_contract(
     resource::patch::<Contract>(&state.store, &caller, &headers, id, patch).await
 }
 
+/// Deletes a contract: 412 `stale_version` on a stale `If-Match`, 409
+/// `conflict` when a concurrent write got there first.
 #[utoipa::path(delete, path = "/v1/contracts/{id}", tag = "contracts",
     params(("id" = Uuid, Path), IfMatch),
     responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),

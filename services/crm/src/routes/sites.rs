@@ -48,6 +48,9 @@ pub async fn customer_sites(
     .await
 }
 
+/// A new site of a customer: 422 `not_found` (`customer_id`) for a customer
+/// the tenant does not have; 409 `conflict` when a concurrent write got there
+/// first (the customer deleted meanwhile).
 #[utoipa::path(post, path = "/v1/sites", tag = "sites", request_body = SiteInput,
     params(IdempotencyKey),
     responses(
@@ -75,6 +78,9 @@ pub async fn get_site(
     resource::get::<Site>(&state.store, &caller, id).await
 }
 
+/// Changes a site: 422 `not_found` for a `customer_id` the tenant does not
+/// have, 412 `stale_version` on a stale `If-Match`, 409 `conflict` when a
+/// concurrent write got there first.
 #[utoipa::path(patch, path = "/v1/sites/{id}", tag = "sites",
     request_body(content = SitePatch, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), IfMatch),
@@ -93,6 +99,8 @@ pub async fn patch_site(
     resource::patch::<Site>(&state.store, &caller, &headers, id, patch).await
 }
 
+/// Deletes a site: 412 `stale_version` on a stale `If-Match`, 409 `conflict`
+/// when a concurrent write got there first.
 #[utoipa::path(delete, path = "/v1/sites/{id}", tag = "sites",
     params(("id" = Uuid, Path), IfMatch),
     responses((status = 204), BadRequest, Denied, NotFound, Conflict, Stale),

@@ -27,8 +27,7 @@ where
     if !patch.is_object() {
         return Err(Problem::bad_request("a merge patch must be a JSON object"));
     }
-    let mut value = serde_json::to_value(&current).map_err(|e| Problem::internal(&e))?;
-    merge_patch::apply(&mut value, patch);
-    let next: I = psa_http::extract::from_value(value)?;
+    let value = serde_json::to_value(&current).map_err(|e| Problem::internal(&e))?;
+    let next: I = merge_patch::merged(&value, patch)?;
     Ok((next != current).then_some(next))
 }
