@@ -13,8 +13,9 @@ that (every dropped failure is counted in the run's summary).
      (`inconsistent`, e.g. an end before the start), a time already past
      (`in_past`), a wrong current password or one-time code (`incorrect`),
      a permission only the platform tenant's roles may hold
-     (`platform_only`), or an `Idempotency-Key` reused with another body
-     (`reused`, API.md, Writes). Any other 422 to valid data still fails the run.
+     (`platform_only`), a time whose UTC date an offset carries past the
+     year 9999 (`out_of_range`: JSON Schema bounds no `date-time`), or an
+     `Idempotency-Key` reused with another body (`reused`, API.md, Writes). Any other 422 to valid data still fails the run.
 
 2. Cases marked valid that are not: the coverage phase builds its cases on
    a template, and where it found no valid value for a part it puts an
@@ -48,6 +49,7 @@ SEMANTIC_CODES = {
     "in_past",
     "incorrect",
     "platform_only",
+    "out_of_range",
     "reused",
 }
 

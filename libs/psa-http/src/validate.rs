@@ -1,6 +1,7 @@
 //! Field checks that collect every problem of a request body (instead of
 //! failing at the first), answered as one 422 problem with `errors[]`.
 
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 
 use crate::FieldError;
@@ -124,6 +125,21 @@ impl FieldErrors {
         }
     }
 
+    /// A point in time whose UTC date has four digits (years 1 to 9999),
+    /// as RFC 3339 writes it back: an offset can carry a `date-time` of
+    /// 9999-12-31 into the year 10000. No schema bounds a `date-time`, so
+    /// the code says this is a range beyond its format (`out_of_range`).
+    pub fn instant(&mut self, field: &str, value: Option<DateTime<Utc>>) {
+        let Some(v) = value else { return };
+        if !(1..=9999).contains(&v.year()) {
+            self.add_code(
+                field,
+                "out_of_range",
+                "must be in the years 1 to 9999 in UTC",
+            );
+        }
+    }
+
     pub fn finish(self) -> Result<(), Vec<FieldError>> {
         if self.0.is_empty() {
             Ok(())
@@ -171,6 +187,19 @@ mod tests {
         e.decimal("m", Some(Decimal::new(1200, 3)), 12, 2);
         e.decimal("m", Some(Decimal::new(100_000_000, 0)), 8, 2);
         assert_eq!(e.0.len(), 3);
+    }
+
+    #[test]
+    fn instants_stay_in_four_digit_years() {
+        let at = |s: &str| Some(DateTime::parse_from_rfc3339(s).unwrap().to_utc());
+        let mut e = FieldErrors::default();
+        e.instant("a", at("9999-12-31T00:00:00+00:00"));
+        e.instant("b", at("0001-01-01T12:00:00+01:00"));
+        assert!(e.0.is_empty(), "{:?}", e.0);
+        e.instant("c", at("9999-12-31T23:00:00-23:00"));
+        e.instant("d", at("0001-01-01T00:00:00+01:00"));
+        let codes: Vec<&str> = e.0.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(codes, ["out_of_range", "out_of_range"]);
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl NewApiKey {
         errors.text("name", &self.name, super::user::NAME_MAX);
         super::role::check_permissions(&mut errors, &self.permissions);
         self.name = self.name.trim().to_owned();
+        errors.instant("expires_at", self.expires_at);
         if self.expires_at.is_some_and(|e| e <= now) {
             errors.add_code("expires_at", "in_past", "must be in the future");
         }

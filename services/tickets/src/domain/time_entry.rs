@@ -57,6 +57,7 @@ impl TimeEntryInput {
         if !(1..=1440).contains(&self.minutes) {
             e.add("minutes", "1 to 1440");
         }
+        e.instant("started_at", Some(self.started_at));
         e.opt_prose("description", self.description.as_deref(), 10_000);
         e.opt_text("work_type", self.work_type.as_deref(), 100);
         e.finish()
