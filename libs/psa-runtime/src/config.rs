@@ -117,6 +117,11 @@ pub struct EventsConfig {
     pub prefix: String,
     pub publish_timeout_ms: u64,
     pub relay_batch: i64,
+    /// A relay is woken when events commit; it also looks this often
+    /// while it waits (the fallback, e.g. while it cannot listen).
+    pub relay_poll_ms: u64,
+    /// How long the archive stream keeps every event (RabbitMQ notation, e.g. `7D`).
+    pub archive_max_age: psa_events::MaxAge,
     /// Queues unused this long are deleted by the broker and exchanges go
     /// with their last binding; 0 keeps the topology (production). Tests set
     /// it so that their per-test topology does not pile up in the broker.
@@ -132,6 +137,22 @@ impl EventsConfig {
             timeout: std::time::Duration::from_millis(self.publish_timeout_ms),
             queue_expiry: (self.queue_expires_ms > 0)
                 .then(|| std::time::Duration::from_millis(self.queue_expires_ms)),
+            archive_max_age: self.archive_max_age.clone(),
+        }
+    }
+
+    /// The relay of a module's outbox (`schema`, events from `psa/<module>`) on `bus`.
+    pub fn relay(
+        &self,
+        pool: sqlx::PgPool,
+        schema: &'static str,
+        module: &str,
+        bus: std::sync::Arc<psa_events::Bus>,
+    ) -> psa_events::outbox::Relay {
+        psa_events::outbox::Relay {
+            batch: self.relay_batch,
+            poll_interval: std::time::Duration::from_millis(self.relay_poll_ms),
+            ..psa_events::outbox::Relay::new(pool, schema, &format!("psa/{module}"), bus)
         }
     }
 }
@@ -197,7 +218,6 @@ mod env_tests {
             Ok(())
         });
     }
-}
 
     #[test]
     fn tenant_ceilings_from_a_file_and_the_environment() {
@@ -226,3 +246,4 @@ mod env_tests {
             Ok(())
         });
     }
+}
