@@ -104,7 +104,9 @@ impl Tx {
         // Written into the SQL (one round trip for both statements, which
         // parameters would not allow): a module's constant, and a UUID.
         assert!(
-            sequence.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            sequence
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'),
             "a sequence is named in a-z and _"
         );
         let sql = format!(
