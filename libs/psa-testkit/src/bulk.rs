@@ -114,7 +114,7 @@ pub async fn tickets(admin: &PgPool, tenant: Uuid, n: i64) -> anyhow::Result<()>
     let sql = format!(
         "insert into tickets.tickets (tenant_id, id, number, title, type, priority, status, queue, \
              assignee_id, customer_id, created_at, updated_at) \
-         select $1, {id}, 'T-' || lpad(i::text, 6, '0'), 'Ticket ' || i, \
+         select $1, {id}, 'T-' || lpad(i::text, greatest(6, length(i::text)), '0'), 'Ticket ' || i, \
              (array['incident', 'service_request', 'problem', 'change'])[1 + i % 4], \
              (array['low', 'medium', 'high', 'critical'])[1 + (i / 7) % 4], \
              case when r < 0.90 then 'closed' when r < 0.93 then 'resolved' when r < 0.95 then 'new' \
@@ -180,7 +180,7 @@ pub async fn crm(admin: &PgPool, tenant: Uuid, n: i64) -> anyhow::Result<()> {
     let customers = format!(
         "insert into crm.customers (tenant_id, id, customer_number, name, status, email, \
              external_ids, created_at, updated_at) \
-         select $1, {customer}, 'C-' || lpad(i::text, 6, '0'), \
+         select $1, {customer}, 'C-' || lpad(i::text, greatest(6, length(i::text)), '0'), \
              (array['Contoso', 'Fabrikam', 'Northwind', 'Tailspin', 'Adatum', 'Litware'])[1 + (random() * 5)::int] \
                  || ' ' || i || (array[' GmbH', ' AG', ' Ltd', ' Inc'])[1 + (random() * 3)::int], \
              case when random() < 0.1 then 'inactive' else 'active' end, 'office' || i || '@example.com', \
