@@ -3,7 +3,6 @@
 //! with real client-credentials tokens.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use psa_e2e::Platform;
@@ -249,10 +248,10 @@ async fn tenants_are_separated_in_every_module() {
 /// with nothing restarted but what was stopped.
 #[tokio::test]
 async fn crm_and_broker_down_leave_ticketing_working() {
-    let proxy = FaultProxy::start("127.0.0.1:5672".parse::<SocketAddr>().expect("an address"))
+    let proxy = FaultProxy::start(psa_testkit::broker::amqp_addr())
         .await
         .expect("a proxy");
-    let amqp = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    let amqp = psa_testkit::broker::amqp_url_via(proxy.addr);
     let p = Platform::start(move |cfg| {
         cfg.events.amqp_url = amqp;
         cfg.events.publish_timeout_ms = 1000;

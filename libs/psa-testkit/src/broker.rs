@@ -17,6 +17,28 @@ pub fn amqp_url() -> String {
     std::env::var("PSA_EVENTS__AMQP_URL").unwrap_or_else(|_| AMQP.into())
 }
 
+/// `host:port` of that broker.
+pub fn amqp_addr() -> std::net::SocketAddr {
+    let url = amqp_url();
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = host.split('/').next().unwrap_or(host);
+    host.parse().expect("the broker's address is host:port")
+}
+
+/// The broker's URL (credentials and vhost kept) reached through `via`,
+/// e.g. a fault proxy in front of it.
+pub fn amqp_url_via(via: std::net::SocketAddr) -> String {
+    amqp_url().replacen(&amqp_addr().to_string(), &via.to_string(), 1)
+}
+
+/// The Redis the gateway's limiter uses in tests
+/// (`PSA_GATEWAY__RATE_LIMIT__REDIS_URL`, else the local default).
+pub fn redis_url() -> String {
+    std::env::var("PSA_GATEWAY__RATE_LIMIT__REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 impl TestApp {
     /// A bus straight to RabbitMQ (around any fault proxy) with this app's
     /// prefix and throw-away topology; the app deletes its archive stream

@@ -4,7 +4,6 @@
 //! Real RabbitMQ, per-test prefixes.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -78,9 +77,10 @@ async fn committed_changes_publish_once_and_failed_ones_not_at_all() {
 
 #[tokio::test]
 async fn a_broker_outage_delays_events_and_loses_none() {
-    let amqp: SocketAddr = "127.0.0.1:5672".parse().unwrap();
-    let proxy = FaultProxy::start(amqp).await.unwrap();
-    let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    let proxy = FaultProxy::start(psa_testkit::broker::amqp_addr())
+        .await
+        .unwrap();
+    let url = psa_testkit::broker::amqp_url_via(proxy.addr);
     let app = app_with_events(Some(url)).await;
     let direct = app.bus();
     let queue = direct

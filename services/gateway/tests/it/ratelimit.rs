@@ -80,7 +80,7 @@ async fn get(c: &Client) -> TestResponse {
 }
 
 async fn redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open("redis://127.0.0.1:6379")
+    redis::Client::open(psa_testkit::broker::redis_url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await

@@ -1,7 +1,6 @@
 //! Ticketing integration tests: real HTTP, Postgres and RabbitMQ.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -334,10 +333,10 @@ async fn crm_events_feed_tickets_which_survive_crm_going_away() {
 /// `ticket.created` events arrive, with no restart.
 #[tokio::test]
 async fn two_hundred_tickets_through_a_broker_outage() {
-    let proxy = FaultProxy::start("127.0.0.1:5672".parse::<SocketAddr>().unwrap())
+    let proxy = FaultProxy::start(psa_testkit::broker::amqp_addr())
         .await
         .unwrap();
-    let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    let url = psa_testkit::broker::amqp_url_via(proxy.addr);
     let app = TestApp::spawn_with(&[psa_tickets::module()], move |cfg| {
         cfg.events.enabled = true;
         cfg.events.amqp_url = url;
