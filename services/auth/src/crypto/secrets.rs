@@ -125,7 +125,8 @@ impl MasterKey {
                     std::fs::create_dir_all(dir).map_err(err)?;
                 }
                 let bytes = random_bytes::<32>();
-                write_private(file, STANDARD.encode(bytes).as_bytes()).map_err(err)?;
+                psa_authn::keys::write_private(file, STANDARD.encode(bytes).as_bytes())
+                    .map_err(err)?;
                 Self::from_bytes(&bytes)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(MasterKeyError::Missing),
@@ -178,23 +179,6 @@ impl psa_kernel::Sealer for MasterKey {
     fn keyed_digest(&self, data: &[u8]) -> Vec<u8> {
         hmac::sign(&self.mac, data).as_ref().to_vec()
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 #[cfg(test)]
