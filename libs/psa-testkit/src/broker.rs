@@ -17,19 +17,33 @@ pub fn amqp_url() -> String {
     std::env::var("PSA_EVENTS__AMQP_URL").unwrap_or_else(|_| AMQP.into())
 }
 
-/// `host:port` of that broker.
-pub fn amqp_addr() -> std::net::SocketAddr {
-    let url = amqp_url();
-    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+/// `host:port` of a URL's server.
+fn addr_of(url: &str) -> std::net::SocketAddr {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let host = host.split('/').next().unwrap_or(host);
-    host.parse().expect("the broker's address is host:port")
+    host.parse().expect("the server's address is host:port")
+}
+
+/// `host:port` of that broker.
+pub fn amqp_addr() -> std::net::SocketAddr {
+    addr_of(&amqp_url())
 }
 
 /// The broker's URL (credentials and vhost kept) reached through `via`,
 /// e.g. a fault proxy in front of it.
 pub fn amqp_url_via(via: std::net::SocketAddr) -> String {
     amqp_url().replacen(&amqp_addr().to_string(), &via.to_string(), 1)
+}
+
+/// `host:port` of the tests' Redis.
+pub fn redis_addr() -> std::net::SocketAddr {
+    addr_of(&redis_url())
+}
+
+/// The tests' Redis URL (its database kept) reached through `via`.
+pub fn redis_url_via(via: std::net::SocketAddr) -> String {
+    redis_url().replacen(&redis_addr().to_string(), &via.to_string(), 1)
 }
 
 /// The Redis the gateway's limiter uses in tests

@@ -2,7 +2,6 @@
 //! key prefix (the test app's), so tests never share a bucket.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use psa_runtime::PlatformConfig;
@@ -317,9 +316,10 @@ async fn with_redis_down(
     mode: FailMode,
     adjust: impl FnOnce(&mut PlatformConfig, Uuid),
 ) -> (TestApp, FaultProxy, Uuid) {
-    let redis_addr: SocketAddr = "127.0.0.1:6379".parse().unwrap();
-    let proxy = FaultProxy::start(redis_addr).await.unwrap();
-    let url = format!("redis://{}", proxy.addr);
+    let proxy = FaultProxy::start(psa_testkit::broker::redis_addr())
+        .await
+        .unwrap();
+    let url = psa_testkit::broker::redis_url_via(proxy.addr);
     let t = Uuid::now_v7();
     let app = gateway(move |cfg| {
         cfg.gateway.rate_limit.redis_url = url;
