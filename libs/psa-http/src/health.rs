@@ -103,6 +103,9 @@ async fn readiness(checks: Arc<Vec<ReadinessCheck>>) -> Response {
     }
 }
 
+/// How often histogram samples are folded into their buckets.
+const METRICS_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -118,6 +121,22 @@ pub fn prometheus() -> &'static PrometheusHandle {
         // handle renders nothing, which is visible on /metrics at once.
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed");
+        }
+        // Histogram samples pile up in memory until they are folded into
+        // their buckets, which only a scrape or the upkeep does: without
+        // it, a process nobody scrapes grows with every request.
+        let upkeep = handle.clone();
+        let started = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(METRICS_UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "the metrics upkeep thread did not start");
         }
         handle
     })
