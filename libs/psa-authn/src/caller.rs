@@ -37,6 +37,13 @@ impl Caller {
     }
 }
 
+/// A caller already verified from this request's bearer token by the same
+/// process (the gateway, in front of modules mounted in-process), so that
+/// the module does not verify the token a second time. Only code in the
+/// process can put it on a request: extensions do not come over the wire.
+#[derive(Debug, Clone)]
+pub struct Verified(pub Arc<Caller>);
+
 /// Implemented by module states so the extractor finds the verifier.
 pub trait HasVerifier {
     fn verifier(&self) -> &Arc<Verifier>;
@@ -49,6 +56,9 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(Verified(caller)) = parts.extensions.get::<Verified>() {
+            return Ok(Caller::clone(caller));
+        }
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(Problem::unauthorized(None, "a bearer token is required"));
         };
@@ -80,5 +90,60 @@ where
                 ))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{Request, StatusCode};
+
+    use super::*;
+    use crate::IssuerConfig;
+    use crate::keys::SigningKey;
+
+    struct State(Arc<Verifier>);
+
+    impl HasVerifier for State {
+        fn verifier(&self) -> &Arc<Verifier> {
+            &self.0
+        }
+    }
+
+    fn state() -> State {
+        let key = SigningKey::generate();
+        let issuer = IssuerConfig::new("https://issuer.test", "psa");
+        State(Arc::new(
+            Verifier::with_static_keys(issuer, key.jwks()).unwrap(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_caller_verified_in_this_process_is_taken_as_is() {
+        let caller = Caller {
+            subject: "u1".into(),
+            tenant_id: Some(Uuid::now_v7()),
+            client_id: None,
+            permissions: ["customers:read".to_owned()].into(),
+        };
+        let mut req = Request::new(());
+        req.extensions_mut()
+            .insert(Verified(Arc::new(caller.clone())));
+        let (mut parts, ()) = req.into_parts();
+        let got = Caller::from_request_parts(&mut parts, &state())
+            .await
+            .unwrap();
+        assert_eq!(
+            (got.subject, got.tenant_id, got.permissions),
+            (caller.subject, caller.tenant_id, caller.permissions)
+        );
+    }
+
+    #[tokio::test]
+    async fn without_it_the_token_is_required() {
+        let (mut parts, ()) = Request::new(()).into_parts();
+        let err = Caller::from_request_parts(&mut parts, &state())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::UNAUTHORIZED);
     }
 }

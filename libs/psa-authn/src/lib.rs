@@ -10,6 +10,6 @@ pub mod keys;
 pub mod permissions;
 mod verifier;
 
-pub use caller::{Caller, HasVerifier};
+pub use caller::{Caller, HasVerifier, Verified};
 pub use config::{AuthConfig, DevKeyConfig, IssuerConfig};
 pub use verifier::{AuthError, Verifier};

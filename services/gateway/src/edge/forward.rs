@@ -2,42 +2,51 @@
 //! (unless the prefix is public), rate-limit, forward, record writes.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use psa_authn::Verified;
 use psa_http::Problem;
 use psa_http::layers::RouteLabel;
 use uuid::Uuid;
 
 use super::authn::{Identity, authenticate};
-use crate::proxy;
+use crate::proxy::{self, Upstream};
 use crate::ratelimit::{self, Bucket, Decision, Source};
 use crate::state::GatewayState;
 
 /// The fields of the quota that applied (see [`ratelimit::verdict`]).
 fn rate_headers(headers: &mut HeaderMap, d: &Decision) {
+    use std::fmt::Write as _;
     let policy = d.policy.name();
-    let pairs = [
-        (
-            "ratelimit-policy",
-            format!("\"{policy}\";q={};w={}", d.limit, ratelimit::WINDOW_SECS),
-        ),
-        (
-            "ratelimit",
-            format!("\"{policy}\";r={};t={}", d.remaining, d.reset_secs),
-        ),
-        ("ratelimit-limit", d.limit.to_string()),
-        ("ratelimit-remaining", d.remaining.to_string()),
-        ("ratelimit-reset", d.reset_secs.to_string()),
-    ];
-    for (k, v) in pairs {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            headers.insert(k, v);
-        }
+    let mut field = String::with_capacity(32);
+    let _ = write!(
+        field,
+        "\"{policy}\";q={};w={}",
+        d.limit,
+        ratelimit::WINDOW_SECS
+    );
+    if let Ok(v) = HeaderValue::try_from(field) {
+        headers.insert(RATELIMIT_POLICY.clone(), v);
     }
+    let mut field = String::with_capacity(32);
+    let _ = write!(field, "\"{policy}\";r={};t={}", d.remaining, d.reset_secs);
+    if let Ok(v) = HeaderValue::try_from(field) {
+        headers.insert(RATELIMIT.clone(), v);
+    }
+    headers.insert(RATELIMIT_LIMIT.clone(), HeaderValue::from(d.limit));
+    headers.insert(RATELIMIT_REMAINING.clone(), HeaderValue::from(d.remaining));
+    headers.insert(RATELIMIT_RESET.clone(), HeaderValue::from(d.reset_secs));
 }
+
+static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 fn rate_limited(d: &Decision) -> Response {
     let mut res = Problem::new(StatusCode::TOO_MANY_REQUESTS)
@@ -54,8 +63,10 @@ fn client_ip(peer: Option<SocketAddr>) -> Bucket {
 
 /// Everything not served by the gateway itself passes here.
 pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) -> Response {
-    let path = req.uri().path().to_owned();
-    let Some(route) = state.registry.route(&path) else {
+    // A cheap clone (shared bytes), kept for the audit entry of a write.
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let Some(route) = state.registry.route(path) else {
         return psa_http::layers::not_found().await.into_response();
     };
     let (prefix, module) = (route.prefix, route.module);
@@ -115,18 +126,26 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
             method,
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let request_id = is_write.then(|| {
+        req.headers()
+            .get(&psa_http::layers::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    });
     let timeout = Duration::from_secs(state.config.gateway.upstream_timeout_secs);
+    let caller = identity.caller.map(Arc::new);
+    if let (Some(caller), Upstream::InProcess(_)) = (&caller, upstream) {
+        // The module in this process need not verify the same token again.
+        req.extensions_mut().insert(Verified(caller.clone()));
+    }
     let mut res = upstream.forward(module, req, timeout).await;
     if let Some(d) = decision {
         rate_headers(res.headers_mut(), &d);
     }
-    if is_write && let Some(caller) = identity.caller.as_ref().filter(|c| c.tenant_id.is_some()) {
+    if let Some(request_id) = request_id
+        && let Some(caller) = caller.as_deref().filter(|c| c.tenant_id.is_some())
+    {
         let entry = crate::domain::audit::AuditEntry {
             id: Uuid::now_v7(),
             tenant_id: caller.tenant_id.unwrap_or_default(),
@@ -134,8 +153,8 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
             subject: caller.subject.clone(),
             client_id: caller.client_id.clone(),
             method: method.to_string(),
-            path: path.clone(),
-            resource_id: resource_id(&path, res.headers()),
+            path: path.to_owned(),
+            resource_id: resource_id(path, res.headers()),
             status: res.status().as_u16() as i16,
             created_at: chrono::Utc::now(),
         };
@@ -146,8 +165,8 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
     labelled(res, prefix)
 }
 
-fn labelled(mut res: Response, prefix: &str) -> Response {
-    res.extensions_mut().insert(RouteLabel(prefix.to_owned()));
+fn labelled(mut res: Response, prefix: &'static str) -> Response {
+    res.extensions_mut().insert(RouteLabel(prefix));
     res
 }
 

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
 use psa_authn::Verifier;
@@ -105,13 +106,14 @@ pub fn app(
     let docs: Router = utoipa_swagger_ui::SwaggerUi::new("/docs")
         .url("/openapi.json", psa_runtime::openapi::merged(&reachable))
         .into();
-    let edge_router: Router = Router::new().fallback(forward::edge).with_state(state);
+    // The edge is the fallback handler itself, not a router of its own: a
+    // request to a module passes one router, then the module's.
+    let front = Arc::new(FrontHeaders::new(&cfg.gateway.cors_allowed_origins));
     let router = Router::new()
         .merge(docs)
         .merge(psa_http::health::routes(checks))
-        .fallback_service(edge_router)
-        .layer(axum::middleware::from_fn(security_headers))
-        .layer(cors(&cfg.gateway.cors_allowed_origins));
+        .fallback_service(forward::edge.with_state(state))
+        .layer(axum::middleware::from_fn_with_state(front, front_headers));
     Ok((
         psa_runtime::serve::keep_alive(
             psa_http::layers::apply(router, &cfg.http.limits()),
@@ -142,52 +144,178 @@ fn upstream_check(name: &str, base: &str, client: proxy::HttpClient) -> Readines
     .informational()
 }
 
-fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
-    use tower_http::cors::{AllowOrigin, CorsLayer};
-    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(allowed))
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PATCH,
-            Method::PUT,
-            Method::DELETE,
-        ])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::IF_MATCH,
-            header::HeaderName::from_static("idempotency-key"),
-            header::HeaderName::from_static("x-request-id"),
-        ])
-        .expose_headers([
-            header::ETAG,
-            header::LOCATION,
-            header::RETRY_AFTER,
-            header::HeaderName::from_static("x-request-id"),
-            header::HeaderName::from_static("ratelimit"),
-            header::HeaderName::from_static("ratelimit-policy"),
-        ])
-        .max_age(Duration::from_secs(600))
+/// CORS (as tower-http's `CorsLayer` with an origin list, the methods,
+/// request and exposed headers below and a max age of 600 s would answer)
+/// and the security headers, with every header value made once: this runs
+/// on every request.
+struct FrontHeaders {
+    allowed_origins: Vec<HeaderValue>,
+    vary: HeaderValue,
+    allow_methods: HeaderValue,
+    allow_headers: HeaderValue,
+    expose_headers: HeaderValue,
+    max_age: HeaderValue,
 }
 
-async fn security_headers(req: Request, next: axum::middleware::Next) -> Response {
+impl FrontHeaders {
+    fn new(origins: &[String]) -> Self {
+        Self {
+            allowed_origins: origins.iter().filter_map(|o| o.parse().ok()).collect(),
+            vary: HeaderValue::from_static(
+                "origin, access-control-request-method, access-control-request-headers",
+            ),
+            allow_methods: HeaderValue::from_static("GET,POST,PATCH,PUT,DELETE"),
+            allow_headers: HeaderValue::from_static(
+                "authorization,content-type,if-match,idempotency-key,x-request-id",
+            ),
+            expose_headers: HeaderValue::from_static(
+                "etag,location,retry-after,x-request-id,ratelimit,ratelimit-policy",
+            ),
+            max_age: HeaderValue::from_static("600"),
+        }
+    }
+
+    /// The origin, echoed when it is allowed.
+    fn allowed_origin(&self, req: &Request) -> Option<HeaderValue> {
+        req.headers()
+            .get(header::ORIGIN)
+            .filter(|o| self.allowed_origins.contains(o))
+            .cloned()
+    }
+}
+
+/// A preflight (any `OPTIONS`) is answered here; every other response gets
+/// the CORS fields and the security headers (and, under `/v1/`, no caching).
+async fn front_headers(
+    State(front): State<Arc<FrontHeaders>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let origin = front.allowed_origin(&req);
+    if req.method() == Method::OPTIONS {
+        let mut res = Response::new(Body::empty());
+        let h = res.headers_mut();
+        h.insert(header::VARY, front.vary.clone());
+        if let Some(origin) = origin {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        }
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            front.allow_methods.clone(),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            front.allow_headers.clone(),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, front.max_age.clone());
+        return res;
+    }
     let api = req.uri().path().starts_with("/v1/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    h.append(header::VARY, front.vary.clone());
+    if let Some(origin) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
     h.insert(
-        "x-content-type-options",
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        front.expose_headers.clone(),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if api {
         h.insert(
-            "content-security-policy",
+            header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    fn app(origins: &[&str]) -> Router {
+        let origins: Vec<String> = origins.iter().map(|o| (*o).to_owned()).collect();
+        Router::new()
+            .route("/v1/things", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(FrontHeaders::new(&origins)),
+                front_headers,
+            ))
+    }
+
+    async fn call(origins: &[&str], req: axum::http::Request<Body>) -> Response {
+        app(origins).oneshot(req).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_allowed_origin_is_echoed_with_the_exposed_headers() {
+        let req = axum::http::Request::get("/v1/things")
+            .header(header::ORIGIN, "https://app.example")
+            .body(Body::empty())
+            .unwrap();
+        let res = call(&["https://app.example"], req).await;
+        let h = res.headers();
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
+        assert!(
+            h[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+                .to_str()
+                .unwrap()
+                .contains("ratelimit-policy")
+        );
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(h[header::VARY].to_str().unwrap().starts_with("origin"));
+    }
+
+    #[tokio::test]
+    async fn another_origin_is_not_allowed() {
+        let req = axum::http::Request::get("/v1/things")
+            .header(header::ORIGIN, "https://evil.example")
+            .body(Body::empty())
+            .unwrap();
+        let res = call(&["https://app.example"], req).await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            !res.headers()
+                .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_preflight_is_answered_at_the_front_door() {
+        let req = axum::http::Request::options("/v1/things")
+            .header(header::ORIGIN, "https://app.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "PATCH")
+            .body(Body::empty())
+            .unwrap();
+        let res = call(&["https://app.example"], req).await;
+        assert_eq!(res.status(), 200);
+        let h = res.headers();
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
+        assert!(
+            h[header::ACCESS_CONTROL_ALLOW_METHODS]
+                .to_str()
+                .unwrap()
+                .contains("PATCH")
+        );
+        assert_eq!(h[header::ACCESS_CONTROL_MAX_AGE], "600");
+    }
 }
