@@ -17,12 +17,13 @@ mod script;
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use psa_authn::Caller;
 use psa_runtime::config::{FailMode, RateLimitConfig};
 use redis::aio::ConnectionManager;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 pub use policy::*;
@@ -32,15 +33,35 @@ pub struct RateLimiter {
     cfg: RateLimitConfig,
     /// Per-tenant ceilings that differ from `cfg.tenant_per_minute`.
     ceilings: HashMap<Uuid, u32>,
-    script: redis::Script,
-    redis: tokio::sync::RwLock<Option<ConnectionManager>>,
-    client: Option<redis::Client>,
+    store: Arc<Store>,
+    /// Where requests queue for the next script call; the batching task
+    /// starts with the first request (it needs the runtime) and ends when
+    /// the limiter goes.
+    batcher: OnceLock<mpsc::UnboundedSender<Pending>>,
     /// After a Redis failure, skip it until then (each call is bounded anyway).
     skip_redis_until: Mutex<Option<Instant>>,
     local: Mutex<HashMap<String, u64>>,
 }
 
+/// The shared limiter: one multiplexed connection and the script.
+struct Store {
+    client: Option<redis::Client>,
+    conn: tokio::sync::RwLock<Option<ConnectionManager>>,
+    script: redis::Script,
+    timeout: Duration,
+}
+
+/// A request waiting for its verdict: its cells, and where the script's
+/// reply for them (three numbers per cell) goes.
+struct Pending {
+    cells: Cells,
+    reply: oneshot::Sender<Result<Vec<i64>, String>>,
+}
+
 const REDIS_BACKOFF: Duration = Duration::from_millis(500);
+
+/// At most this many requests in one script call.
+const MAX_BATCH: usize = 64;
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -72,12 +93,17 @@ impl RateLimiter {
         let client = redis::Client::open(cfg.redis_url.as_str())
             .map_err(|e| tracing::error!(error = %e, "invalid gateway.rate_limit.redis_url"))
             .ok();
+        let store = Store {
+            client,
+            conn: tokio::sync::RwLock::new(None),
+            script: redis::Script::new(SCRIPT),
+            timeout: Duration::from_millis(cfg.redis_timeout_ms.max(1)),
+        };
         Ok(Self {
             cfg,
             ceilings,
-            script: redis::Script::new(SCRIPT),
-            redis: tokio::sync::RwLock::new(None),
-            client,
+            store: Arc::new(store),
+            batcher: OnceLock::new(),
             skip_redis_until: Mutex::new(None),
             local: Mutex::new(HashMap::new()),
         })
@@ -186,27 +212,11 @@ impl RateLimiter {
         verdict(own, ceiling.map(|(_, (d, _))| d))
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, String> {
-        if let Some(c) = self.redis.read().await.as_ref() {
-            return Ok(c.clone());
-        }
-        let client = self.client.as_ref().ok_or("no redis client")?;
-        let cfg = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(
-                self.cfg.redis_timeout_ms.max(1) * 4,
-            )))
-            .set_response_timeout(Some(Duration::from_millis(
-                self.cfg.redis_timeout_ms.max(1),
-            )))
-            .set_number_of_retries(1);
-        let manager = client
-            .get_connection_manager_with_config(cfg)
-            .await
-            .map_err(|e| e.to_string())?;
-        *self.redis.write().await = Some(manager.clone());
-        Ok(manager)
-    }
-
+    /// Decides for `cells` in Redis: the request joins the next script
+    /// call, which checks every request queued meanwhile (of its tenant) in
+    /// one round trip. Under load that is many requests per call, and
+    /// little work per request for Redis and for the gateway; alone, a
+    /// request is sent at once.
     async fn check_redis(&self, cells: &Cells) -> Result<Decision, String> {
         {
             let skip = self
@@ -217,25 +227,21 @@ impl RateLimiter {
                 return Err("backing off after a failure".into());
             }
         }
-        let timeout = Duration::from_millis(self.cfg.redis_timeout_ms.max(1));
-        let mut invocation = self.script.prepare_invoke();
-        for cell in cells.iter() {
-            invocation
-                .key(&cell.key)
-                .arg(cell.quota.emission_us())
-                .arg(cell.quota.tolerance_us());
-        }
-        let attempt = async {
-            let mut conn = self.connection().await?;
-            let reply: Vec<i64> = invocation
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>(reply)
+        let batcher = self.batcher.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(batches(self.store.clone(), rx));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            cells: cells.clone(),
+            reply,
         };
-        let result = match tokio::time::timeout(timeout, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+        let result = match batcher.send(pending) {
+            Ok(()) => answer
+                .await
+                .unwrap_or_else(|_| Err("the rate limit batcher is gone".into())),
+            Err(_) => Err("the rate limit batcher is gone".into()),
         };
         match result {
             Ok(reply) => {
@@ -259,18 +265,122 @@ impl RateLimiter {
 
     /// Answers whether Redis can be reached now (for /readyz).
     pub async fn ping(&self) -> Result<(), String> {
-        let timeout = Duration::from_millis(self.cfg.redis_timeout_ms.max(1) * 4);
+        let store = &self.store;
         let attempt = async {
-            let mut conn = self.connection().await?;
+            let mut conn = store.connection().await?;
             redis::cmd("PING")
                 .query_async::<String>(&mut conn)
                 .await
                 .map_err(|e| e.to_string())
         };
-        match tokio::time::timeout(timeout, attempt).await {
+        match tokio::time::timeout(store.timeout * 4, attempt).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(e),
             Err(_) => Err("no answer".into()),
+        }
+    }
+}
+
+impl Store {
+    async fn connection(&self) -> Result<ConnectionManager, String> {
+        if let Some(c) = self.conn.read().await.as_ref() {
+            return Ok(c.clone());
+        }
+        let client = self.client.as_ref().ok_or("no redis client")?;
+        let cfg = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout * 4))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1);
+        let manager = client
+            .get_connection_manager_with_config(cfg)
+            .await
+            .map_err(|e| e.to_string())?;
+        *self.conn.write().await = Some(manager.clone());
+        Ok(manager)
+    }
+
+    /// One script call for `batch` (requests whose keys share a slot):
+    /// their replies, in order, or why there are none.
+    async fn run(&self, batch: &[Pending]) -> Result<Vec<Vec<i64>>, String> {
+        let mut invocation = self.script.prepare_invoke();
+        for p in batch {
+            invocation.arg(p.cells.len());
+            for cell in p.cells.iter() {
+                invocation
+                    .key(&cell.key)
+                    .arg(cell.quota.emission_us())
+                    .arg(cell.quota.tolerance_us());
+            }
+        }
+        let attempt = async {
+            let mut conn = self.connection().await?;
+            invocation
+                .invoke_async::<Vec<i64>>(&mut conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let reply = match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(r) => r?,
+            Err(_) => return Err(format!("no answer within {} ms", self.timeout.as_millis())),
+        };
+        let cells: usize = batch.iter().map(|p| p.cells.len()).sum();
+        if reply.len() != cells * 3 {
+            return Err(format!("the script answered {reply:?}"));
+        }
+        let mut rest = reply.as_slice();
+        Ok(batch
+            .iter()
+            .map(|p| {
+                let (mine, others) = rest.split_at(p.cells.len() * 3);
+                rest = others;
+                mine.to_vec()
+            })
+            .collect())
+    }
+}
+
+/// Sends what has queued as one script call per slot (the calls of one
+/// round go out together, pipelined on the connection), answers, and
+/// repeats; ends when the limiter is dropped.
+async fn batches(store: Arc<Store>, mut queue: mpsc::UnboundedReceiver<Pending>) {
+    let mut round = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut round, MAX_BATCH).await > 0 {
+        // Let requests that are runnable now reach the queue too: under load
+        // the round grows, at the cost of one pass of the scheduler (alone,
+        // a request goes at once: nothing else runs).
+        if round.len() < MAX_BATCH {
+            tokio::task::yield_now().await;
+            while round.len() < MAX_BATCH
+                && let Ok(p) = queue.try_recv()
+            {
+                round.push(p);
+            }
+        }
+        let mut slots: Vec<Vec<Pending>> = Vec::new();
+        for p in round.drain(..) {
+            match slots
+                .iter_mut()
+                .find(|s| s[0].cells.slot() == p.cells.slot())
+            {
+                Some(slot) => slot.push(p),
+                None => slots.push(vec![p]),
+            }
+        }
+        metrics::counter!("gateway_ratelimit_redis_calls_total").increment(slots.len() as u64);
+        let replies = futures::future::join_all(slots.iter().map(|s| store.run(s))).await;
+        for (slot, replies) in slots.into_iter().zip(replies) {
+            match replies {
+                Ok(replies) => {
+                    for (p, reply) in slot.into_iter().zip(replies) {
+                        let _ = p.reply.send(Ok(reply));
+                    }
+                }
+                Err(e) => {
+                    for p in slot {
+                        let _ = p.reply.send(Err(e.clone()));
+                    }
+                }
+            }
         }
     }
 }

@@ -436,3 +436,68 @@ async fn redis_down_closed_mode_refuses_with_503() {
         .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
     assert!(res.header("retry-after").is_some());
 }
+
+/// Requests queued together are checked in one script call per tenant, in
+/// order, each seeing what the ones before it took: exactly the quotas pass,
+/// and a caller refused by its tenant's ceiling takes nothing from it.
+#[tokio::test]
+async fn requests_checked_together_are_counted_exactly() {
+    use psa_gateway::ratelimit::{Bucket, Policy, RateLimiter, Source};
+    let mut cfg = PlatformConfig::load(None).unwrap().gateway.rate_limit;
+    cfg.key_prefix = format!("psa:test:{}:", Uuid::new_v4().simple());
+    cfg.per_minute = 5;
+    cfg.burst = 5;
+    cfg.tenant_per_minute = 8;
+    let limiter = RateLimiter::new(cfg).unwrap();
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let user = |tenant: Uuid, sub: &str| {
+        Bucket::token(&psa_authn::Caller {
+            subject: sub.into(),
+            tenant_id: Some(tenant),
+            client_id: Some("psa-web".into()),
+            permissions: Default::default(),
+        })
+    };
+    let buckets: Vec<Bucket> = [(a, "u1"), (a, "u2"), (b, "u1")]
+        .into_iter()
+        .flat_map(|(t, sub)| std::iter::repeat_n(user(t, sub), 6))
+        .collect();
+    // All of them are queued before the batcher first runs (one thread).
+    let decisions = futures::future::join_all(buckets.iter().map(|b| limiter.check(b))).await;
+    let seen: Vec<(bool, Policy, u32)> = decisions
+        .iter()
+        .map(|(d, source)| {
+            assert_eq!(*source, Source::Redis);
+            (d.allowed, d.policy, d.remaining)
+        })
+        .collect();
+    use Policy::{Default as Own, Tenant};
+    let own = |r| (true, Own, r);
+    let ceiling = |r| (true, Tenant, r);
+    assert_eq!(
+        seen,
+        [
+            // a/u1: its own 5, under the tenant's 8.
+            own(4),
+            own(3),
+            own(2),
+            own(1),
+            own(0),
+            (false, Own, 0),
+            // a/u2: the 3 left of the ceiling, then the ceiling refuses.
+            ceiling(2),
+            ceiling(1),
+            ceiling(0),
+            (false, Tenant, 0),
+            (false, Tenant, 0),
+            (false, Tenant, 0),
+            // b/u1: another tenant, untouched.
+            own(4),
+            own(3),
+            own(2),
+            own(1),
+            own(0),
+            (false, Own, 0),
+        ]
+    );
+}
