@@ -1,6 +1,8 @@
-"""Schemathesis hooks for scripts/fuzz-api: the two places where what a
-check reports is the API doing what API.md says, each narrowed to exactly
-that (every dropped failure is counted in the run's summary).
+"""Schemathesis hooks for scripts/fuzz-api: where what a check reports is
+the API doing what API.md says, or the generator's own mistake, each
+narrowed to exactly that (every dropped failure is counted and listed at
+the end of the run). The other allowance, 412 and 413 for any data, is in
+the configuration scripts/fuzz-api writes, with its reason.
 
 1. `positive_data_acceptance` (ST202) expects every request the document
    calls valid to succeed. Two kinds of valid requests are refused by
@@ -15,7 +17,8 @@ that (every dropped failure is counted in the run's summary).
      a permission only the platform tenant's roles may hold
      (`platform_only`), a time whose UTC date an offset carries past the
      year 9999 (`out_of_range`: JSON Schema bounds no `date-time`), or an
-     `Idempotency-Key` reused with another body (`reused`, API.md, Writes). Any other 422 to valid data still fails the run.
+     `Idempotency-Key` reused with another body (`reused`, API.md, Writes).
+     Any other 422 to valid data still fails the run.
 
 2. Cases marked valid that are not: the coverage phase builds its cases on
    a template, and where it found no valid value for a part it puts an
@@ -31,15 +34,34 @@ that (every dropped failure is counted in the run's summary).
    requests would share them and all but the first be 422 `reused` (as
    API.md wants): the operations would hardly ever be tried. Replays with
    the same key are tested by services/psa/tests/contract.rs.
+
+4. Not a check: `ast.parse` is serialized. Hypothesis parses the source of
+   lambdas to describe strategies, from both workers at once, and CPython's
+   AST constructor is not safe across threads (gh-106905: "AST constructor
+   recursion depth mismatch", seen here with Python 3.11), which ended a
+   run with an error that has nothing to do with the API.
 """
 
+import ast
 import atexit
 import collections
 import sys
+import threading
 import uuid
 
 import schemathesis
 from schemathesis.core import NOT_SET
+
+_parse = ast.parse
+_parse_lock = threading.Lock()
+
+
+def _serialized_parse(*args, **kwargs):
+    with _parse_lock:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _serialized_parse
 
 # Field-error codes of rules beyond one field's schema (see above).
 SEMANTIC_CODES = {

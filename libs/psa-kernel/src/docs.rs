@@ -381,7 +381,7 @@ problems! {
     Invalid = ["Invalid"];
 }
 
-/// Checks that the patterns of the document are the ones the server reads.
+/// The pieces render as the document needs them.
 #[cfg(test)]
 mod tests {
     use super::*;
