@@ -521,3 +521,63 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
     }
     assert!(lists >= 15, "only {lists} lists were checked");
 }
+
+/// Every operation lists every status it can answer, each problem with the
+/// problem schema: what any authenticated call may meet (401, 403, and the
+/// gateway's 429, 502, 503, 504), and what each part of the request brings
+/// (a body: 400, 413, 415, 422; `Idempotency-Key`: 400, 422; `If-Match`:
+/// 400, 412; an id in the path: 404; paging: 400).
+#[test]
+fn every_operation_documents_the_problems_it_can_answer() {
+    let doc = document();
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let Some(responses) = op["responses"].as_object() else {
+                continue;
+            };
+            let params: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            let mut expected = vec!["401", "403", "429", "502", "503", "504"];
+            if op.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            if params.contains(&"Idempotency-Key") {
+                expected.extend(["400", "422"]);
+            }
+            if params.contains(&"If-Match") {
+                expected.extend(["400", "412"]);
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            if params.contains(&"cursor") {
+                expected.push("400");
+            }
+            for status in expected {
+                if !responses.contains_key(status) {
+                    missing.push(format!("{} {path}: {status}", method.to_uppercase()));
+                }
+            }
+            for (status, response) in responses {
+                let response = match response["$ref"].as_str() {
+                    Some(r) => {
+                        &doc["components"]["responses"]
+                            [r.trim_start_matches("#/components/responses/")]
+                    }
+                    None => response,
+                };
+                let problem = &response["content"]["application/problem+json"]["schema"]["$ref"];
+                if !status.starts_with('2') && problem != "#/components/schemas/ProblemBody" {
+                    missing.push(format!(
+                        "{} {path}: {status} without the problem schema",
+                        method.to_uppercase()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented: {missing:#?}");
+}

@@ -21,6 +21,9 @@ use crate::error::AuthError;
 use crate::state::AuthState;
 use crate::{API_KEYS_READ, API_KEYS_WRITE, repo};
 
+/// A new API key, shown once. 403 `forbidden` for a permission the caller
+/// does not hold; 422 `platform_only` for one only the platform tenant may
+/// hold, `in_past` for an `expires_at` that has passed.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = NewApiKey,
     params(docs::IdempotencyKey),
     responses(

@@ -56,7 +56,8 @@ pub async fn totp_enrol(
 }
 
 /// Confirms enrolment with a current code; returns the recovery codes once.
-/// 409 `no_mfa_enrolment` when none is pending.
+/// 409 `no_mfa_enrolment` when none is pending; 422 `incorrect` for a code
+/// that is not the current one.
 #[utoipa::path(post, path = "/v1/users/me/mfa/totp/confirm", tag = "users", request_body = TotpConfirm,
     params(docs::IdempotencyKey),
     responses((status = 200, body = RecoveryCodes), BadRequest, Denied, docs::BodyRefused, Conflict,

@@ -61,7 +61,9 @@ async fn check(
     check_grant(tx, state, caller, &permissions, "permissions").await
 }
 
-/// A new role; 409 `role_name_taken` or `builtin_role` for its name.
+/// A new role; 409 `role_name_taken` or `builtin_role` for its name, 403
+/// `forbidden` for a permission the caller does not hold, 422
+/// `platform_only` for one only the platform tenant may hold.
 #[utoipa::path(post, path = "/v1/roles", tag = "roles", request_body = RoleInput,
     params(docs::IdempotencyKey),
     responses(

@@ -23,6 +23,9 @@ use crate::error::AuthError;
 use crate::state::AuthState;
 use crate::{SERVICE_ACCOUNTS_READ, SERVICE_ACCOUNTS_WRITE, repo};
 
+/// A new service account with its client secret, shown once. 403
+/// `forbidden` for a permission the caller does not hold; 422
+/// `platform_only` for one only the platform tenant may hold.
 #[utoipa::path(post, path = "/v1/service-accounts", tag = "service-accounts", request_body = NewServiceAccount,
     params(docs::IdempotencyKey),
     responses(

@@ -36,7 +36,9 @@ pub struct UserFilter {
 }
 
 /// A new user of the caller's tenant; 409 `email_taken` when the address
-/// is in use, `tenant_not_registered` when the token's tenant is unknown.
+/// is in use, `tenant_not_registered` when the token's tenant is unknown;
+/// 422 `not_found` for a role the tenant does not have, 403 `forbidden`
+/// for a role granting what the caller does not hold.
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = NewUser,
     params(docs::IdempotencyKey),
     responses(
@@ -180,7 +182,7 @@ pub async fn set_password(
 }
 
 /// A user changes their own password (403 `users_only` for tokens that are
-/// not a user's).
+/// not a user's; 422 `incorrect` for a wrong current password).
 #[utoipa::path(post, path = "/v1/users/me/password", tag = "users", request_body = ChangePassword,
     params(docs::IdempotencyKey),
     responses((status = 204), BadRequest, Denied, docs::BodyRefused, Invalid),

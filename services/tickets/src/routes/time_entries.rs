@@ -26,6 +26,8 @@ impl docs::Sorts for TimeEntry {
     const SORTS: &'static [SortField] = repo::time_entries::SORTS;
 }
 
+/// Books time on a ticket (404 for a ticket the tenant does not have); 422
+/// `out_of_range` for a `started_at` whose UTC date is past the year 9999.
 #[utoipa::path(post, path = "/v1/tickets/{id}/time-entries", tag = "time", request_body = TimeEntryInput,
     params(("id" = Uuid, Path), docs::IdempotencyKey),
     responses((status = 201, body = TimeEntry, headers(("Location" = String), ("ETag" = String))),
