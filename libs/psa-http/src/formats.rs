@@ -123,6 +123,25 @@ pattern!(
 );
 
 pattern!(
+    /// An EU VAT identification number (USt-IdNr.) as EN 16931 carries it
+    /// (BT-31, BT-48): the ISO 3166 country prefix, then 2 to 12 upper-case
+    /// letters, digits or `+ * .`, no spaces (`DE123456789`).
+    VAT_ID = r"^[A-Z]{2}[0-9A-Z+*.]{2,12}$"
+);
+pattern!(
+    /// A German tax number (Steuernummer, BT-32): digits among `/`, spaces
+    /// and `-`, at least one digit (`21/815/08150`).
+    TAX_NUMBER = r"^[0-9/ -]*[0-9][0-9/ -]*$"
+);
+pattern!(
+    /// A Leitweg-ID, the buyer reference of German public-sector buyers
+    /// (XRechnung BT-10): a coarse address of 2 to 12 digits, an optional
+    /// fine address of 1 to 30 letters or digits, and 2 check digits, joined
+    /// by `-` (`04011000-1234512345-06`).
+    LEITWEG_ID = r"^[0-9]{2,12}(-[0-9A-Za-z]{1,30})?-[0-9]{2}$"
+);
+
+pattern!(
     /// An `Idempotency-Key`: 1 to 255 visible ASCII characters.
     IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 );
@@ -138,6 +157,11 @@ pub const EMAIL_MAX: usize = 254;
 pub const URL_MAX: usize = 2000;
 /// Longer decimal strings are refused before they are read as numbers.
 pub const DECIMAL_MAX: usize = 30;
+/// The longest [`VAT_ID`]: a prefix and 12 characters.
+pub const VAT_ID_MAX: usize = 14;
+pub const TAX_NUMBER_MAX: usize = 30;
+/// The longest [`LEITWEG_ID`]: 12 + 1 + 30 + 1 + 2 characters.
+pub const LEITWEG_ID_MAX: usize = 46;
 
 fn string(pattern: String, max: usize) -> ObjectBuilder {
     ObjectBuilder::new()
@@ -183,6 +207,31 @@ pub fn opt_phone() -> ObjectBuilder {
 /// `müller.de` is no RFC 3986 URI, yet a web address.)
 pub fn opt_web_url() -> ObjectBuilder {
     nullable(string(WEB_URL.pattern.into(), URL_MAX).description(Some("An http or https URL")))
+}
+
+/// A [`VAT_ID`] or `null`.
+pub fn opt_vat_id() -> ObjectBuilder {
+    nullable(
+        string(VAT_ID.pattern.into(), VAT_ID_MAX)
+            .description(Some("An EU VAT id with its country prefix, upper case"))
+            .examples(["DE123456789"]),
+    )
+}
+/// A [`TAX_NUMBER`] or `null`.
+pub fn opt_tax_number() -> ObjectBuilder {
+    nullable(
+        string(TAX_NUMBER.pattern.into(), TAX_NUMBER_MAX)
+            .description(Some("A German tax number (Steuernummer)"))
+            .examples(["21/815/08150"]),
+    )
+}
+/// A [`LEITWEG_ID`] or `null`.
+pub fn opt_leitweg_id() -> ObjectBuilder {
+    nullable(
+        string(LEITWEG_ID.pattern.into(), LEITWEG_ID_MAX)
+            .description(Some("A Leitweg-ID (XRechnung buyer reference, BT-10)"))
+            .examples(["04011000-1234512345-06"]),
+    )
 }
 
 /// Reads an optional query parameter that must be a [`LINE`] of at most
@@ -333,6 +382,56 @@ mod tests {
             "mailto:a@b.c",
         ] {
             assert!(!WEB_URL.matches(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tax_ids() {
+        for ok in [
+            "DE123456789",
+            "ATU12345678",
+            "FR0X123456789",
+            "ESX1234567X",
+            "NL123456789B01",
+            "IE1234567WA",
+        ] {
+            assert!(VAT_ID.matches(ok) && ok.len() <= VAT_ID_MAX, "{ok}");
+        }
+        for bad in [
+            "de123456789",
+            "DE 123456789",
+            "D123",
+            "DE1",
+            "DE1234567890123",
+            "123456789",
+        ] {
+            assert!(!VAT_ID.matches(bad), "{bad}");
+        }
+        for ok in ["21/815/08150", "2181508150", "181 815 08155", "93815-08152"] {
+            assert!(TAX_NUMBER.matches(ok), "{ok}");
+        }
+        for bad in ["", " ", "/-/", "21/815/0815a", "21\n815"] {
+            assert!(!TAX_NUMBER.matches(bad), "{bad}");
+        }
+        for ok in [
+            "04011000-1234512345-06",
+            "991-01234-44",
+            "04011000-06",
+            "123456789012-abcDEF-99",
+        ] {
+            assert!(LEITWEG_ID.matches(ok), "{ok}");
+        }
+        let longest = format!("{}-{}-06", "1".repeat(12), "a".repeat(30));
+        assert!(LEITWEG_ID.matches(&longest) && longest.len() == LEITWEG_ID_MAX);
+        for bad in [
+            "1-06",
+            "04011000",
+            "04011000-6",
+            "04011000--06",
+            "04011000-12 34-06",
+            "0401100012345-06",
+        ] {
+            assert!(!LEITWEG_ID.matches(bad), "{bad}");
         }
     }
 

@@ -110,6 +110,42 @@ impl FieldErrors {
         }
     }
 
+    /// An EU VAT id with its country prefix ([`formats::VAT_ID`]).
+    pub fn vat_id(&mut self, field: &str, value: Option<&str>) {
+        let Some(v) = value else { return };
+        if v.len() > formats::VAT_ID_MAX || !formats::VAT_ID.matches(v) {
+            self.add(
+                field,
+                "must be an EU VAT id: country prefix and 2 to 12 of A-Z, 0-9, + * . (DE123456789)",
+            );
+        }
+    }
+
+    /// A German tax number ([`formats::TAX_NUMBER`]).
+    pub fn tax_number(&mut self, field: &str, value: Option<&str>) {
+        let Some(v) = value else { return };
+        if v.len() > formats::TAX_NUMBER_MAX || !formats::TAX_NUMBER.matches(v) {
+            self.add(
+                field,
+                format!(
+                    "must be a tax number: 1 to {} of digits, / - and spaces",
+                    formats::TAX_NUMBER_MAX
+                ),
+            );
+        }
+    }
+
+    /// A Leitweg-ID ([`formats::LEITWEG_ID`]).
+    pub fn leitweg_id(&mut self, field: &str, value: Option<&str>) {
+        let Some(v) = value else { return };
+        if v.len() > formats::LEITWEG_ID_MAX || !formats::LEITWEG_ID.matches(v) {
+            self.add(
+                field,
+                "must be a Leitweg-ID: 2 to 12 digits, optionally - and 1 to 30 letters or digits, then - and 2 check digits",
+            );
+        }
+    }
+
     /// A non-negative decimal that fits `numeric(digits + scale, scale)`:
     /// below `10^digits`, at most `scale` fractional digits as written
     /// (`"1.50"` has two), so that nothing out of the column's range
