@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::{TimeZone, decimal_str, valid_time_zone};
+use super::validate::{INCONSISTENT, TimeZone, decimal_str, valid_time_zone};
 use psa_http::FieldError;
 use psa_http::formats;
 use psa_http::validate::FieldErrors;
@@ -117,6 +117,15 @@ pub struct Contract {
     pub sla: Option<Json<SlaTerms>>,
     #[schema(value_type = Option<BusinessHours>)]
     pub business_hours: Option<Json<BusinessHours>>,
+    /// Each time entry is rounded up to this many minutes before pricing.
+    // The defaults read events published before these fields existed.
+    #[serde(default = "quarter_hour")]
+    #[schema(required = true)]
+    pub billing_increment_minutes: i32,
+    /// The day of the month on which the contract's billing period starts.
+    #[serde(default = "first")]
+    #[schema(required = true)]
+    pub billing_day: i32,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -155,11 +164,30 @@ pub struct ContractInput {
     pub sla: Option<SlaTerms>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_hours: Option<BusinessHours>,
+    /// Each time entry is rounded up to this many minutes before pricing;
+    /// 15 when absent.
+    #[serde(default = "quarter_hour")]
+    #[schema(minimum = 1, maximum = 60)]
+    pub billing_increment_minutes: i32,
+    /// The day of the month (1 to 28, so that every month has it) on which
+    /// the billing period starts; 1 when absent.
+    #[serde(default = "first")]
+    #[schema(minimum = 1, maximum = 28)]
+    pub billing_day: i32,
 }
 
-/// The code of a field that does not fit the others (a rule across
-/// fields, which no schema of one field states).
-const INCONSISTENT: &str = "inconsistent";
+/// The largest billing increment: an hour.
+pub const BILLING_INCREMENT_MAX: i32 = 60;
+/// The last day of the month a billing period may start on (every month has it).
+pub const BILLING_DAY_MAX: i32 = 28;
+
+fn quarter_hour() -> i32 {
+    15
+}
+
+fn first() -> i32 {
+    1
+}
 
 fn draft() -> ContractStatus {
     ContractStatus::Draft
@@ -188,6 +216,15 @@ impl ContractInput {
         e.decimal("hourly_rate", self.hourly_rate, 12, 2);
         e.decimal("monthly_fee", self.monthly_fee, 12, 2);
         e.decimal("included_hours", self.included_hours, 8, 2);
+        if !(1..=BILLING_INCREMENT_MAX).contains(&self.billing_increment_minutes) {
+            e.add(
+                "billing_increment_minutes",
+                format!("must be 1 to {BILLING_INCREMENT_MAX}"),
+            );
+        }
+        if !(1..=BILLING_DAY_MAX).contains(&self.billing_day) {
+            e.add("billing_day", format!("must be 1 to {BILLING_DAY_MAX}"));
+        }
         match self.contract_type {
             ContractType::BlockHours if self.included_hours.is_none() => {
                 e.add_code(
@@ -287,6 +324,8 @@ impl From<&Contract> for ContractInput {
             included_hours: c.included_hours,
             sla: c.sla.as_ref().map(|s| s.0),
             business_hours: c.business_hours.as_ref().map(|b| b.0.clone()),
+            billing_increment_minutes: c.billing_increment_minutes,
+            billing_day: c.billing_day,
         }
     }
 }
@@ -323,6 +362,32 @@ mod tests {
             .map(|e| e.field)
             .collect();
         assert_eq!(fields, ["end_date", "currency", "included_hours"]);
+    }
+
+    #[test]
+    fn billing_terms_default_and_bounds() {
+        let c = input(base());
+        assert_eq!((c.billing_increment_minutes, c.billing_day), (15, 1));
+        for (increment, day, bad) in [
+            (0, 1, vec!["billing_increment_minutes"]),
+            (61, 29, vec!["billing_increment_minutes", "billing_day"]),
+            (60, 0, vec!["billing_day"]),
+        ] {
+            let mut v = base();
+            v["billing_increment_minutes"] = json!(increment);
+            v["billing_day"] = json!(day);
+            let fields: Vec<String> = input(v)
+                .validate()
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect();
+            assert_eq!(fields, bad);
+        }
+        let mut v = base();
+        v["billing_increment_minutes"] = json!(1);
+        v["billing_day"] = json!(28);
+        assert!(input(v).validate().is_ok());
     }
 
     #[test]

@@ -10,6 +10,10 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
+/// The code of a field that does not fit the others (a rule across
+/// fields, which no schema of one field states).
+pub const INCONSISTENT: &str = "inconsistent";
+
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -21,8 +21,8 @@ impl Resource for Contract {
     type Error = CrmError;
     const TABLE: &'static str = "crm.contracts";
     const COLUMNS: &'static str = "id, customer_id, name, type, status, start_date, end_date, \
-        currency, hourly_rate, monthly_fee, included_hours, sla, business_hours, version, \
-        created_at, updated_at";
+        currency, hourly_rate, monthly_fee, included_hours, sla, business_hours, \
+        billing_increment_minutes, billing_day, version, created_at, updated_at";
     const PATH: &'static str = "/v1/contracts";
     const READ: &'static str = crate::CONTRACTS_READ.name;
     const WRITE: &'static str = crate::CONTRACTS_WRITE.name;
@@ -70,8 +70,8 @@ impl Resource for Contract {
             Contract,
             r#"insert into crm.contracts (id, customer_id, name, type, status, start_date,
                    end_date, currency, hourly_rate, monthly_fee, included_hours, sla,
-                   business_hours)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                   business_hours, billing_increment_minutes, billing_day)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                on conflict (tenant_id, id) do update set
                    customer_id = excluded.customer_id, name = excluded.name,
                    type = excluded.type, status = excluded.status,
@@ -79,12 +79,14 @@ impl Resource for Contract {
                    currency = excluded.currency, hourly_rate = excluded.hourly_rate,
                    monthly_fee = excluded.monthly_fee, included_hours = excluded.included_hours,
                    sla = excluded.sla, business_hours = excluded.business_hours,
+                   billing_increment_minutes = excluded.billing_increment_minutes,
+                   billing_day = excluded.billing_day,
                    version = crm.contracts.version + 1, updated_at = now()
                returning id, customer_id, name, type as "contract_type: ContractType",
                    status as "status: ContractStatus", start_date, end_date, currency,
                    hourly_rate, monthly_fee, included_hours, sla as "sla: Json<SlaTerms>",
                    business_hours as "business_hours: Json<BusinessHours>",
-                   version, created_at, updated_at"#,
+                   billing_increment_minutes, billing_day, version, created_at, updated_at"#,
             id,
             input.customer_id,
             name,
@@ -98,6 +100,8 @@ impl Resource for Contract {
             input.included_hours,
             sla as _,
             business_hours as _,
+            input.billing_increment_minutes,
+            input.billing_day,
         )
         .fetch_one(&mut **tx)
         .await?;

@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{COMMON_SORTS, common_sort_value, contacts, sites};
-use crate::domain::customer::CustomerStatus;
+use crate::domain::customer::{CustomerStatus, EinvoiceFormat, VatTreatment};
 use crate::domain::validate::{
     Address, EXTERNAL_ID_REF_MAX, ExternalIds, external_id_ref_schema, valid_external_id,
     valid_system,
@@ -25,7 +25,9 @@ impl Resource for Customer {
     type Error = CrmError;
     const TABLE: &'static str = "crm.customers";
     const COLUMNS: &'static str = "id, customer_number, name, status, email, phone, website, \
-        address, notes, external_ids, version, created_at, updated_at";
+        address, notes, external_ids, vat_id, tax_number, leitweg_id, payment_terms_days, \
+        invoice_email, einvoice_format, vat_treatment, billing_address, version, created_at, \
+        updated_at";
     const PATH: &'static str = "/v1/customers";
     const READ: &'static str = crate::CUSTOMERS_READ.name;
     const WRITE: &'static str = crate::CUSTOMERS_WRITE.name;
@@ -72,21 +74,36 @@ impl Resource for Customer {
         let name = input.name.trim();
         let address = input.address.as_ref().map(Json);
         let external_ids = Json(&input.external_ids);
+        let billing_address = input.billing_address.as_ref().map(Json);
         // One statement inserts a new customer or updates this one (a patch).
         let written = sqlx::query_as!(
             Customer,
             r#"insert into crm.customers (id, customer_number, name, status, email, phone,
-                   website, address, notes, external_ids)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                   website, address, notes, external_ids, vat_id, tax_number, leitweg_id,
+                   payment_terms_days, invoice_email, einvoice_format, vat_treatment,
+                   billing_address)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                   $17, $18)
                on conflict (tenant_id, id) do update set
                    customer_number = excluded.customer_number, name = excluded.name,
                    status = excluded.status, email = excluded.email, phone = excluded.phone,
                    website = excluded.website, address = excluded.address,
                    notes = excluded.notes, external_ids = excluded.external_ids,
+                   vat_id = excluded.vat_id, tax_number = excluded.tax_number,
+                   leitweg_id = excluded.leitweg_id,
+                   payment_terms_days = excluded.payment_terms_days,
+                   invoice_email = excluded.invoice_email,
+                   einvoice_format = excluded.einvoice_format,
+                   vat_treatment = excluded.vat_treatment,
+                   billing_address = excluded.billing_address,
                    version = crm.customers.version + 1, updated_at = now()
                returning id, customer_number, name, status as "status: CustomerStatus",
                    email, phone, website, address as "address: Json<Address>", notes,
                    external_ids as "external_ids: Json<ExternalIds>",
+                   vat_id, tax_number, leitweg_id, payment_terms_days, invoice_email,
+                   einvoice_format as "einvoice_format: EinvoiceFormat",
+                   vat_treatment as "vat_treatment: VatTreatment",
+                   billing_address as "billing_address: Json<Address>",
                    version, created_at, updated_at"#,
             id,
             number,
@@ -98,6 +115,14 @@ impl Resource for Customer {
             address as _,
             input.notes,
             external_ids as _,
+            input.vat_id,
+            input.tax_number,
+            input.leitweg_id,
+            input.payment_terms_days,
+            input.invoice_email,
+            input.einvoice_format as _,
+            input.vat_treatment as _,
+            billing_address as _,
         )
         .fetch_one(&mut **tx)
         .await;

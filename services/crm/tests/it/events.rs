@@ -75,6 +75,124 @@ async fn committed_changes_publish_once_and_failed_ones_not_at_all() {
     assert!(stray.is_empty(), "exactly one message");
 }
 
+/// Billing's fields ride along: the data of `customer.updated` and
+/// `contract.*` is the resource with them, and decodes as the CRM's own
+/// type. Data published before they existed still decodes, with their
+/// defaults.
+#[tokio::test]
+async fn event_data_carries_the_billing_fields() {
+    let app = crate::app().await;
+    let c = caller(&app);
+    let cust = fixtures::customer(&c, "Billed").await;
+    let id = cust["id"].as_str().unwrap();
+    let customer = c
+        .patch(
+            &format!("/v1/customers/{id}"),
+            json!({"vat_id": "DE123456789", "vat_treatment": "reverse_charge",
+                "leitweg_id": "991-01234-44", "tax_number": "21/815/08150",
+                "payment_terms_days": 21, "invoice_email": "ap@billed.example",
+                "einvoice_format": "xrechnung",
+                "billing_address": {"line1": "Postfach 1", "city": "Bonn", "country": "DE"}}),
+        )
+        .await
+        .assert_status(StatusCode::OK)
+        .body;
+    let mut body = fixtures::contract_body(id);
+    body["billing_increment_minutes"] = json!(30);
+    let created = c.create("/v1/contracts", body).await;
+    let contract = c
+        .patch(
+            &format!("/v1/contracts/{}", created["id"].as_str().unwrap()),
+            json!({"billing_day": 15}),
+        )
+        .await
+        .assert_status(StatusCode::OK)
+        .body;
+
+    let payload = |event_type: &'static str| {
+        let pool = app.db.admin.clone();
+        async move {
+            sqlx::query_scalar::<_, serde_json::Value>(
+                "select payload from crm.outbox where type = $1 order by id desc limit 1",
+            )
+            .bind(event_type)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let updated = payload("customer.updated").await;
+    assert_eq!(
+        updated, customer,
+        "the data is the customer as PATCH answered"
+    );
+    let typed = psa_crm::events::CUSTOMER_UPDATED.decode(&updated).unwrap();
+    assert_eq!(typed.vat_id.as_deref(), Some("DE123456789"));
+    assert_eq!(typed.leitweg_id.as_deref(), Some("991-01234-44"));
+    assert_eq!(typed.payment_terms_days, Some(21));
+    assert_eq!(
+        typed.vat_treatment,
+        psa_crm::domain::customer::VatTreatment::ReverseCharge
+    );
+    assert_eq!(
+        typed.einvoice_format,
+        psa_crm::domain::customer::EinvoiceFormat::Xrechnung
+    );
+    assert_eq!(typed.billing_address.unwrap().0.city, "Bonn");
+
+    let first = payload("contract.created").await;
+    assert_eq!(first, created);
+    assert_eq!(
+        (
+            first["billing_increment_minutes"].clone(),
+            first["billing_day"].clone()
+        ),
+        (json!(30), json!(1))
+    );
+    let changed = payload("contract.updated").await;
+    assert_eq!(changed, contract);
+    let typed = psa_crm::events::CONTRACT_UPDATED.decode(&changed).unwrap();
+    assert_eq!(
+        (typed.billing_increment_minutes, typed.billing_day),
+        (30, 15)
+    );
+
+    // An event of an older CRM, before these fields.
+    let mut old = updated.clone();
+    let mut old_contract = changed.clone();
+    for field in [
+        "vat_id",
+        "tax_number",
+        "leitweg_id",
+        "payment_terms_days",
+        "invoice_email",
+        "einvoice_format",
+        "vat_treatment",
+        "billing_address",
+    ] {
+        old.as_object_mut().unwrap().remove(field);
+    }
+    for field in ["billing_increment_minutes", "billing_day"] {
+        old_contract.as_object_mut().unwrap().remove(field);
+    }
+    let typed = psa_crm::events::CUSTOMER_UPDATED.decode(&old).unwrap();
+    assert_eq!(
+        (typed.vat_id, typed.vat_treatment, typed.einvoice_format),
+        (
+            None,
+            psa_crm::domain::customer::VatTreatment::Standard,
+            psa_crm::domain::customer::EinvoiceFormat::Zugferd
+        )
+    );
+    let typed = psa_crm::events::CONTRACT_UPDATED
+        .decode(&old_contract)
+        .unwrap();
+    assert_eq!(
+        (typed.billing_increment_minutes, typed.billing_day),
+        (15, 1)
+    );
+}
+
 #[tokio::test]
 async fn a_broker_outage_delays_events_and_loses_none() {
     let proxy = FaultProxy::start(psa_testkit::broker::amqp_addr())

@@ -1,6 +1,7 @@
 //! CRM integration tests: real HTTP against real Postgres, one database per test.
 
 mod auth;
+mod billing;
 mod cursors;
 mod customers;
 mod events;
