@@ -2,13 +2,17 @@
 //! ticket or time entry as GET returns it, or a small struct around it where
 //! the event says more than the resource. And what they consume: CRM's
 //! customer and contract events, decoded as CRM's own types, kept in the
-//! projection.
+//! projection; and billing's state of each time entry, whose type tickets
+//! own (billing depends on this crate, not the other way round) and billing
+//! publishes.
 
+use chrono::{DateTime, Utc};
 use psa_events::catalog::{EventSpec, EventType};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::domain::comment::Comment;
 use crate::domain::ticket::Ticket;
@@ -70,6 +74,51 @@ pub const TIME_ENTRY_DELETED: EventType<TimeEntry> = EventType::new(
     "A time entry was removed; data is the entry as it was.",
 );
 
+/// Where billing has a time entry (`billable_item.updated`, published by
+/// billing; the event's subject is the time entry's id).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BillableItemState {
+    pub time_entry_id: Uuid,
+    pub status: BillingStatus,
+    /// The invoice the entry is on, if any.
+    pub invoice_id: Option<Uuid>,
+    /// Billing's version of the item, from 1 and growing with each change: a
+    /// state older than one already applied is ignored.
+    pub version: i64,
+    /// When billing's state changed; for `invoiced`, the entry's `billed_at`.
+    pub changed_at: DateTime<Utc>,
+}
+
+impl BillableItemState {
+    /// The time entry's `billed_at` under this state: set only while the
+    /// entry is invoiced, so an entry billing takes back (approved again,
+    /// pending, written off) can be corrected again.
+    pub fn billed_at(&self) -> Option<DateTime<Utc>> {
+        (self.status == BillingStatus::Invoiced).then_some(self.changed_at)
+    }
+}
+
+/// Billing's status of a time entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingStatus {
+    /// Known to billing, not yet approved for invoicing.
+    Pending,
+    /// Approved for the next invoice run.
+    Approved,
+    /// On an invoice: the time entry is frozen.
+    Invoiced,
+    /// Will not be invoiced.
+    WrittenOff,
+}
+
+/// Published by billing with this constant; not in [`PUBLISHES`] (billing
+/// lists it among its own).
+pub const BILLABLE_ITEM_UPDATED: EventType<BillableItemState> = EventType::new(
+    "billable_item.updated",
+    "Billing's state of a time entry changed (pending, approved, invoiced, written off); published by billing.",
+);
+
 /// Every event type tickets publish, for the registry.
 pub const PUBLISHES: &[EventSpec] = &[
     TICKET_CREATED.spec(),
@@ -88,8 +137,10 @@ fn one_of<T>(name: &str, types: [EventType<T>; 3]) -> Option<EventType<T>> {
     types.into_iter().find(|t| t.name == name)
 }
 
-/// Applies a CRM event to the projection; older versions than stored are
-/// ignored. `data` is decoded as the CRM's own type for the event.
+/// Applies a consumed event: a CRM event to the projection, billing's state
+/// of a time entry to that entry. Older versions than the ones applied are
+/// ignored, and so are other event types. `data` is decoded as the
+/// publisher's type for the event.
 pub async fn project(
     conn: &mut PgConnection,
     event_type: &str,
@@ -114,8 +165,47 @@ pub async fn project(
         let contract = event.decode(data).map_err(decode_error)?;
         repo::projection::upsert_contract(conn, &contract, event.name == CONTRACT_DELETED.name)
             .await
+    } else if event_type == BILLABLE_ITEM_UPDATED.name {
+        let state = BILLABLE_ITEM_UPDATED.decode(data).map_err(decode_error)?;
+        repo::time_entries::apply_billing_state(
+            conn,
+            state.time_entry_id,
+            state.billed_at(),
+            state.version,
+        )
+        .await
+        .map(|_| ())
     } else {
         return Ok(());
     };
     result.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The shape billing publishes and tickets read.
+    #[test]
+    fn billable_item_state_on_the_wire() {
+        let wire = json!({"time_entry_id": "0196f1e2-7a3b-7c4d-8e5f-a1b2c3d4e5f6",
+            "status": "written_off", "invoice_id": null, "version": 3,
+            "changed_at": "2026-11-30T10:00:00Z"});
+        let state = BILLABLE_ITEM_UPDATED.decode(&wire).unwrap();
+        assert_eq!(state.status, BillingStatus::WrittenOff);
+        assert_eq!(state.billed_at(), None);
+        assert_eq!(BILLABLE_ITEM_UPDATED.encode(&state).unwrap(), wire);
+
+        let mut invoiced = wire;
+        invoiced["status"] = json!("invoiced");
+        invoiced["invoice_id"] = json!("0196f1e2-7a3b-7c4d-8e5f-000000000001");
+        let state = BILLABLE_ITEM_UPDATED.decode(&invoiced).unwrap();
+        assert_eq!(state.billed_at(), Some(state.changed_at));
+        assert!(
+            BILLABLE_ITEM_UPDATED
+                .decode(&json!({"status": "billed"}))
+                .is_err()
+        );
+    }
 }

@@ -26,10 +26,12 @@ pub const CONSUMES: &[&str] = &["customer.*", "contract.*"];
 /// How often overdue tickets are looked for.
 const SLA_WATCH_EVERY: Duration = Duration::from_secs(15);
 
-/// Failed deliveries of one CRM event before it is dead-lettered.
+/// Failed deliveries of one consumed event before it is dead-lettered.
 const PROJECTION_DELIVERY_LIMIT: u32 = 5;
 
-/// The consumer that keeps the projection of CRM customers and contracts.
+/// The consumer that keeps the projection of CRM customers and contracts
+/// and applies billing's states to time entries ([`events::project`]), each
+/// event in a transaction under its tenant (the CloudEvent's `tenantid`).
 pub fn projection(bus: Arc<Bus>, pool: PgPool, queue: String) -> Consumer {
     Consumer {
         bus,

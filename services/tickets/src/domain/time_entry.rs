@@ -1,5 +1,6 @@
-//! Time booked on a ticket. Billing sets `billed_at`; from then on the
-//! entry is frozen.
+//! Time booked on a ticket. While billing has it invoiced (its
+//! `billable_item.updated` events), `billed_at` is set and the entry is
+//! frozen.
 
 use chrono::{DateTime, Utc};
 use psa_http::FieldError;
@@ -19,7 +20,7 @@ pub struct TimeEntry {
     pub description: Option<String>,
     pub billable: bool,
     pub work_type: Option<String>,
-    /// Set by billing; a billed entry cannot change.
+    /// When billing invoiced it; while set, the entry cannot change.
     pub billed_at: Option<DateTime<Utc>>,
     pub version: i64,
     pub created_at: DateTime<Utc>,

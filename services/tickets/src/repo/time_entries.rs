@@ -1,5 +1,6 @@
 //! Time entries in `tickets.time_entries`.
 
+use chrono::{DateTime, Utc};
 use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue};
 use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -93,6 +94,30 @@ pub async fn update(
     )
     .fetch_one(conn)
     .await
+}
+
+/// Takes billing's state of an entry (`billed_at`, as of billing's
+/// `version`) unless a state as new was applied already. It is billing's
+/// state, not a correction of the entry: the entry's `version` and
+/// `updated_at` stay, and no `time_entry.updated` follows (billing, which
+/// consumes those, would hear its own change back). Whether it applied;
+/// an entry that is gone (deleted) is left alone.
+pub async fn apply_billing_state(
+    conn: &mut PgConnection,
+    id: Uuid,
+    billed_at: Option<DateTime<Utc>>,
+    version: i64,
+) -> Result<bool, sqlx::Error> {
+    let applied = sqlx::query!(
+        "update tickets.time_entries set billed_at = $2, billing_version = $3
+         where id = $1 and billing_version < $3",
+        id,
+        billed_at,
+        version,
+    )
+    .execute(conn)
+    .await?;
+    Ok(applied.rows_affected() == 1)
 }
 
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {

@@ -1,0 +1,1 @@
+alter table tickets.time_entries drop column billing_version;
