@@ -1,6 +1,6 @@
-//! Tickets' background work: the outbox relay and the projection of CRM
-//! customers and contracts (when events are on), the SLA watch and the
-//! schema's housekeeping.
+//! Tickets' background work: the outbox relay and the consumer of CRM
+//! customers and contracts and of billing's time-entry states (when events
+//! are on), the SLA watch and the schema's housekeeping.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +17,12 @@ use sqlx::PgPool;
 use crate::events::{BreachKind, SlaBreached, TICKET_SLA_BREACHED};
 use crate::{events, repo};
 
-/// The queue of the CRM projection.
+/// The queue of the CRM projection, which also takes billing's states.
 pub const PROJECTION_QUEUE: &str = "tickets.crm-projection";
 
-/// What the projection binds: the CRM's customer and contract events.
-pub const CONSUMES: &[&str] = &["customer.*", "contract.*"];
+/// What the projection binds: the CRM's customer and contract events, and
+/// billing's states of time entries (`billable_item.updated`).
+pub const CONSUMES: &[&str] = &["customer.*", "contract.*", "billable_item.*"];
 
 /// How often overdue tickets are looked for.
 const SLA_WATCH_EVERY: Duration = Duration::from_secs(15);

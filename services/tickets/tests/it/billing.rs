@@ -4,6 +4,7 @@
 //! entry's own version and events are not touched.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{SubsecRound, Utc};
 use psa_events::CloudEvent;
@@ -172,4 +173,43 @@ async fn a_billing_state_applies_only_in_its_tenant() {
     c.patch(&path, json!({"minutes": 46}))
         .await
         .assert_status(StatusCode::OK);
+}
+
+/// Over the bus: tickets' consumer binds `billable_item.*`, so billing's
+/// event reaches it and freezes the entry.
+#[tokio::test]
+async fn billing_states_arrive_over_the_bus() {
+    let app = TestApp::spawn_with(&[psa_tickets::module()], |cfg| {
+        cfg.events.enabled = true;
+    })
+    .await
+    .unwrap();
+    let bus = app.bus();
+    // The queue is bound before billing publishes (a fresh broker topology).
+    bus.declare_queue(psa_tickets::PROJECTION_QUEUE, psa_tickets::CONSUMES, 5)
+        .await
+        .unwrap();
+    let (c, tenant, path, entry) = booked(&app).await;
+    bus.publish(&billing_event(
+        tenant,
+        psa_testkit::id_of(&entry),
+        BillingStatus::Invoiced,
+        1,
+    ))
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let res = c.patch(&path, json!({"description": "late fix"})).await;
+        if res.status == StatusCode::CONFLICT {
+            res.assert_problem(StatusCode::CONFLICT, "time_entry_billed");
+            break;
+        }
+        assert_eq!(res.status, StatusCode::OK, "{res}");
+        assert!(
+            Instant::now() < deadline,
+            "billing's state never arrived: {res}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
