@@ -11,6 +11,8 @@ use psa_testkit::{Client, FaultProxy, fixtures};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+mod billing;
+
 const STAFF: &[&str] = &[
     "customers:read",
     "customers:write",

@@ -21,6 +21,7 @@ pub const MODULES: &[(&str, ModuleFn)] = &[
     ("auth", psa_auth::module),
     ("crm", psa_crm::module),
     ("tickets", psa_tickets::module),
+    ("billing", psa_billing::module),
 ];
 
 /// The platform these tests run: the gateway and [`MODULES`].

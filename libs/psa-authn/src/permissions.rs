@@ -62,7 +62,18 @@ pub fn builtin_role<'a>(name: &str, catalogue: &[&'a str]) -> Option<Vec<&'a str
         ]
         .concat(),
         "technician" => [READS, &["tickets:write", "time:write"]].concat(),
-        "billing" => [READS, &["contracts:write", "time:write"]].concat(),
+        "billing" => [
+            READS,
+            &[
+                "contracts:write",
+                "time:write",
+                "time:approve",
+                "invoices:read",
+                "invoices:write",
+                "invoices:release",
+            ],
+        ]
+        .concat(),
         "readonly" => READS.to_vec(),
         _ => return None,
     };

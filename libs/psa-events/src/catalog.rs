@@ -47,6 +47,12 @@ impl<T> EventType<T> {
     }
 }
 
+/// The event type among `types` named `name`, for a consumer that handles
+/// several types with one data type (`customer.created/.updated/.deleted`).
+pub fn one_of<T, const N: usize>(name: &str, types: [EventType<T>; N]) -> Option<EventType<T>> {
+    types.into_iter().find(|t| t.name == name)
+}
+
 impl<T: serde::Serialize> EventType<T> {
     /// `data` as it goes into the outbox and onto the bus.
     pub fn encode(&self, data: &T) -> serde_json::Result<serde_json::Value> {

@@ -184,6 +184,26 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// Two resource ids from the path (a parent's and its child's, as in
+/// `/v1/invoices/{id}/lines/{line_id}`); either not a UUID is a 404.
+#[derive(Debug, Clone, Copy)]
+pub struct PathIds(pub Uuid, pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((a, b)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| Problem::not_found())?;
+        match (Uuid::parse_str(&a), Uuid::parse_str(&b)) {
+            (Ok(a), Ok(b)) => Ok(PathIds(a, b)),
+            _ => Err(Problem::not_found()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,6 +142,18 @@ pattern!(
 );
 
 pattern!(
+    /// An IBAN (ISO 13616) as payment instructions carry it (BT-84): the
+    /// country, two check digits and 11 to 30 letters or digits, upper
+    /// case, no spaces. The check digits are verified on the number.
+    IBAN = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
+);
+pattern!(
+    /// A BIC (ISO 9362): bank, country and location code, and an optional
+    /// branch code, upper case (`COBADEFFXXX`).
+    BIC = r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$"
+);
+
+pattern!(
     /// An `Idempotency-Key`: 1 to 255 visible ASCII characters.
     IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 );
@@ -265,6 +277,21 @@ fn decimal_pattern(digits: usize, scale: usize) -> String {
         "^(0|[1-9][0-9]{{0,{}}}){fraction}$",
         digits.saturating_sub(1)
     )
+}
+
+/// A decimal string (`"1234.50"`) that fits `numeric(DIGITS + SCALE, SCALE)`.
+pub fn decimal<const DIGITS: usize, const SCALE: usize>() -> ObjectBuilder {
+    string(decimal_pattern(DIGITS, SCALE), DECIMAL_MAX)
+}
+
+/// An [`IBAN`] or `null`.
+pub fn opt_iban() -> ObjectBuilder {
+    nullable(string(IBAN.pattern.into(), 34).examples(["DE02120300000000202051"]))
+}
+
+/// A [`BIC`] or `null`.
+pub fn opt_bic() -> ObjectBuilder {
+    nullable(string(BIC.pattern.into(), 11).examples(["BYLADEM1001"]))
 }
 
 /// A decimal string (`"1234.50"`) that fits `numeric(DIGITS + SCALE,

@@ -4,6 +4,7 @@
 
 pub mod conditional;
 pub mod context;
+pub mod decimal;
 pub mod extract;
 pub mod formats;
 pub mod health;

@@ -21,6 +21,22 @@ pub fn merged<T: DeserializeOwned>(current: &Value, patch: &Value) -> Result<T, 
     from_value(target)
 }
 
+/// `current` with a JSON Merge Patch applied, or None when the patch
+/// changes nothing (then a handler makes no new version and no event). A
+/// patch that is not an object is 400; a value that does not fit is a 422
+/// naming the field.
+pub fn changed<I>(current: &I, patch: &Value) -> Result<Option<I>, Problem>
+where
+    I: serde::Serialize + DeserializeOwned + PartialEq,
+{
+    if !patch.is_object() {
+        return Err(Problem::bad_request("a merge patch must be a JSON object"));
+    }
+    let value = serde_json::to_value(current).map_err(|e| Problem::internal(&e))?;
+    let next: I = merged(&value, patch)?;
+    Ok((next != *current).then_some(next))
+}
+
 /// Like [`apply`], but a `null` is set instead of removing the member.
 fn overlay(target: &mut Value, patch: &Value) {
     let Value::Object(patch_map) = patch else {

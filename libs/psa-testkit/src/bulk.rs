@@ -274,3 +274,66 @@ pub async fn audit_log(admin: &PgPool, tenant: Uuid, n: i64) -> anyhow::Result<(
     );
     run(admin, sql, tenant, n).await
 }
+
+/// `n` customers in billing's projection, each with a managed-services
+/// contract (€1,000/month, €95/h, 10 included hours), a ticket and
+/// `entries` approved hours of time worked in November 2026: what an
+/// invoice run over that month bills.
+pub async fn billing(admin: &PgPool, tenant: Uuid, n: i64, entries: i64) -> anyhow::Result<()> {
+    let customer = customer_id("k");
+    run(
+        admin,
+        format!(
+            "insert into billing.customers (tenant_id, id, customer_number, name, address,
+               einvoice_format, vat_treatment, version)
+             select $1, {customer}, 'C-' || lpad(k::text, 6, '0'), 'Customer ' || k,
+               '{{\"line1\": \"Hauptstr. 1\", \"postal_code\": \"10115\", \"city\": \"Berlin\", \"country\": \"DE\"}}',
+               'zugferd', 'standard', 1
+             from generate_series(1, $2) k"
+        ),
+        tenant,
+        n,
+    )
+    .await?;
+    run(
+        admin,
+        format!(
+            "insert into billing.contracts (tenant_id, id, customer_id, name, type, status, currency,
+               hourly_rate, monthly_fee, included_hours, start_date, billing_increment_minutes,
+               billing_day, version)
+             select $1, md5($1::text || ':contract:' || k)::uuid, {customer}, 'Managed services',
+               'managed_services', 'active', 'EUR', 95, 1000, 10, '2026-01-01', 15, 1, 1
+             from generate_series(1, $2) k"
+        ),
+        tenant,
+        n,
+    )
+    .await?;
+    run(
+        admin,
+        format!(
+            "insert into billing.tickets (tenant_id, id, number, title, customer_id, version)
+             select $1, md5($1::text || ':ticket:' || k)::uuid, 'T-' || lpad(k::text, 6, '0'),
+               'Work', {customer}, 1
+             from generate_series(1, $2) k"
+        ),
+        tenant,
+        n,
+    )
+    .await?;
+    sqlx::query(
+        "insert into billing.items (tenant_id, id, ticket_id, user_id, started_at, work_date, minutes,
+           billable, status, approved_by, approved_at, entry_version)
+         select $1, md5($1::text || ':item:' || k || ':' || e)::uuid,
+           md5($1::text || ':ticket:' || k)::uuid, 'tech-1',
+           timestamptz '2026-11-02 09:00:00+00' + (e % 25) * interval '1 day',
+           date '2026-11-02' + (e % 25), 60, true, 'approved', 'bench', now(), 1
+         from generate_series(1, $2) k, generate_series(1, $3) e",
+    )
+    .bind(tenant)
+    .bind(n)
+    .bind(entries)
+    .execute(admin)
+    .await?;
+    Ok(())
+}

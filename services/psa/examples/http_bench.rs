@@ -4,7 +4,10 @@
 //! - `lists`: the median latency of the common ticket lists, for each
 //!   tenant given (first page, each filter, each sort, page 20);
 //! - `post-tickets`: POST /v1/tickets throughput over N connections, the
-//!   connections spread over the callers given (one tenant each).
+//!   connections spread over the callers given (one tenant each);
+//! - `invoice-run`: an invoice run over a month of N customers with M
+//!   approved hours each (loaded into billing's projection), timed, with the
+//!   latency of a list read while it runs.
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +62,23 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// An invoice run over November 2026 for `customers` customers with
+    /// `entries` approved hours each, timed.
+    InvoiceRun {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        admin_url: String,
+        #[arg(long)]
+        tenant: Uuid,
+        /// A token of the tenant holding invoices:read and invoices:write.
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 1000)]
+        customers: i64,
+        #[arg(long, default_value_t = 20)]
+        entries: i64,
+    },
 }
 
 #[tokio::main]
@@ -92,6 +112,14 @@ async fn main() -> anyhow::Result<()> {
             connections,
             seconds,
         } => post_tickets(&url, &callers, connections, Duration::from_secs(seconds)).await?,
+        Command::InvoiceRun {
+            url,
+            admin_url,
+            tenant,
+            token,
+            customers,
+            entries,
+        } => invoice_run(&url, &admin_url, tenant, &token, customers, entries).await?,
     }
     Ok(())
 }
@@ -259,6 +287,88 @@ async fn post_tickets(
     println!(
         "POST /v1/tickets: {connections} connections, {} tenant(s): {rate:.0} tickets/s",
         callers.len()
+    );
+    Ok(())
+}
+
+async fn invoice_run(
+    base: &str,
+    admin_url: &str,
+    tenant: Uuid,
+    token: &str,
+    customers: i64,
+    entries: i64,
+) -> anyhow::Result<()> {
+    let admin = PgPool::connect(admin_url).await?;
+    psa_testkit::bulk::billing(&admin, tenant, customers, entries).await?;
+    sqlx::raw_sql("analyze billing.customers, billing.contracts, billing.tickets, billing.items")
+        .execute(&admin)
+        .await?;
+    let http = Client::new();
+    let started = Instant::now();
+    let res = http
+        .post(format!("{base}/v1/invoice-runs"))
+        .bearer_auth(token)
+        .json(&json!({"period": {"from": "2026-11-01", "to": "2026-11-30"}}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status() == StatusCode::ACCEPTED,
+        "POST /v1/invoice-runs: {}",
+        res.status()
+    );
+    let accepted = started.elapsed();
+    let run: Value = res.json().await?;
+    let run_url = format!(
+        "{base}/v1/invoice-runs/{}",
+        run["id"].as_str().unwrap_or_default()
+    );
+    // While the run goes: a list read, one after the other, timed.
+    let reader = {
+        let (http, token) = (http.clone(), token.to_owned());
+        let url = format!("{base}/v1/invoices?limit=10");
+        tokio::spawn(async move {
+            let mut times = vec![];
+            loop {
+                let t = Instant::now();
+                if get(&http, &token, &url).await.is_err() {
+                    break times;
+                }
+                times.push(t.elapsed());
+                if times.len() >= 100_000 {
+                    break times;
+                }
+            }
+        })
+    };
+    let (done, last) = loop {
+        let run = get(&http, token, &run_url).await?;
+        if run["status"] != "running" {
+            break (started.elapsed(), run);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    reader.abort();
+    let mut times = reader.await.unwrap_or_default();
+    times.sort();
+    let pct = |p: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    anyhow::ensure!(last["status"] == "completed", "the run ended {last}");
+    println!(
+        "invoice run: {customers} customers x {entries} entries: {} drafts in {:.1} s ({:.0} customers/s; POST answered in {:.0} ms)",
+        last["invoices_created"],
+        done.as_secs_f64(),
+        customers as f64 / done.as_secs_f64(),
+        accepted.as_secs_f64() * 1000.0
+    );
+    println!(
+        "GET /v1/invoices?limit=10 during the run: n={} p50={:.1} ms p99={:.1} ms",
+        times.len(),
+        pct(0.5),
+        pct(0.99)
     );
     Ok(())
 }

@@ -20,6 +20,7 @@ pub fn all_modules() -> Vec<Module> {
         psa_auth::module(),
         psa_crm::module(),
         psa_tickets::module(),
+        psa_billing::module(),
     ]
 }
 

@@ -49,6 +49,20 @@ fn all_permissions() -> BTreeSet<&'static str> {
         .collect()
 }
 
+/// Applies an event of CRM or tickets to billing's projection, as the bus
+/// would deliver it.
+async fn to_billing(app: &TestApp, tenant: Uuid, event_type: &str, data: &Value) {
+    let store = psa_kernel::Store::new(
+        app.db.module_pool(&psa_billing::module()).unwrap(),
+        psa_billing::DB.schema,
+    );
+    let mut tx = psa_kernel::Tx::for_tenant(&store, tenant).await.unwrap();
+    psa_billing::events::project(&mut tx, event_type, data)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// A path template with every `{param}` replaced by a fresh id.
 fn concrete(template: &str) -> String {
     template
@@ -197,6 +211,47 @@ async fn every_post_honours_idempotency_key() {
             .create("/v1/tenants", json!({"slug": "globex", "name": "Globex"}))
             .await,
     );
+    // Billing: a customer it can invoice, two billable hours, the seller,
+    // a draft to add lines to, one to release and a released one to credit.
+    let buyer = admin
+        .create(
+            "/v1/customers",
+            json!({"name": "Umbrella", "address": {"line1": "Hauptstr. 1", "postal_code": "10115",
+                "city": "Berlin", "country": "DE"}}),
+        )
+        .await;
+    let buyer_id = psa_testkit::id_of(&buyer);
+    to_billing(&app, tenant, "customer.created", &buyer).await;
+    let billed_ticket = admin.get(&format!("/v1/tickets/{ticket}")).await.body;
+    to_billing(&app, tenant, "ticket.created", &billed_ticket).await;
+    let mut hours = vec![];
+    for minutes in [60, 90] {
+        let entry = admin
+            .create(
+                &format!("/v1/tickets/{ticket}/time-entries"),
+                json!({"started_at": "2026-11-02T09:00:00Z", "minutes": minutes}),
+            )
+            .await;
+        to_billing(&app, tenant, "time_entry.logged", &entry).await;
+        hours.push(psa_testkit::id_of(&entry));
+    }
+    admin
+        .patch(
+            "/v1/billing/settings",
+            json!({"legal_name": "Muster IT GmbH", "vat_id": "DE123456789", "iban": "DE02120300000000202051",
+                "address": {"line1": "Marktplatz 1", "postal_code": "80331", "city": "München", "country": "DE"}}),
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    let line = |price: &str| json!({"description": "Support", "quantity": "1", "unit_price": price});
+    let draft = |n: &str| json!({"customer_id": buyer_id, "lines": [line(n)]});
+    let open_draft = psa_testkit::id_of(&admin.create("/v1/invoices", draft("10.00")).await);
+    let to_release = psa_testkit::id_of(&admin.create("/v1/invoices", draft("20.00")).await);
+    let released = psa_testkit::id_of(&admin.create("/v1/invoices", draft("30.00")).await);
+    admin
+        .post(&format!("/v1/invoices/{released}/release"), json!({}))
+        .await
+        .assert_status(StatusCode::OK);
 
     let example = |template: &str| -> Option<Example> {
         let ex = |path: String, body: Value, other: Option<Value>, caller: &Client| {
@@ -316,6 +371,43 @@ async fn every_post_honours_idempotency_key() {
                 json!({}),
                 None,
                 &operator,
+            ),
+            "/v1/billing/items/approve" => ex(
+                template.into(),
+                json!({"ids": [hours[0]]}),
+                Some(json!({"ids": [hours[1]]})),
+                &admin,
+            ),
+            "/v1/billing/items/write-off" => ex(
+                template.into(),
+                json!({"ids": [hours[1]]}),
+                Some(json!({"ids": [hours[0]]})),
+                &admin,
+            ),
+            "/v1/invoice-runs" => ex(
+                template.into(),
+                json!({"period": {"from": "2026-11-01", "to": "2026-11-30"}}),
+                Some(json!({"period": {"from": "2026-10-01", "to": "2026-10-31"}})),
+                &admin,
+            ),
+            "/v1/invoices" => ex(template.into(), draft("40.00"), Some(draft("50.00")), &admin),
+            "/v1/invoices/{id}/lines" => ex(
+                format!("/v1/invoices/{open_draft}/lines"),
+                line("5.00"),
+                Some(line("6.00")),
+                &admin,
+            ),
+            "/v1/invoices/{id}/release" => ex(
+                format!("/v1/invoices/{to_release}/release"),
+                json!({}),
+                None,
+                &admin,
+            ),
+            "/v1/invoices/{id}/credit-notes" => ex(
+                format!("/v1/invoices/{released}/credit-notes"),
+                json!({"reason": "goodwill"}),
+                Some(json!({"reason": "a mistake"})),
+                &admin,
             ),
             _ => None,
         }
@@ -469,12 +561,31 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
                 json!({"body": format!("note {i}")}),
             )
             .await;
-        admin
+        let entry = admin
             .create(
                 &format!("/v1/tickets/{ticket}/time-entries"),
                 json!({"started_at": "2026-11-30T09:00:00Z", "minutes": 15 + i}),
             )
             .await;
+        if i == 0 {
+            to_billing(&app, tenant, "customer.created", &customer).await;
+            let t = admin.get(&format!("/v1/tickets/{ticket}")).await.body;
+            to_billing(&app, tenant, "ticket.created", &t).await;
+        }
+        to_billing(&app, tenant, "time_entry.logged", &entry).await;
+        admin
+            .create(
+                "/v1/invoices",
+                json!({"customer_id": customer_id, "notes": format!("draft {i}")}),
+            )
+            .await;
+        admin
+            .post(
+                "/v1/invoice-runs",
+                json!({"period": {"from": "2026-11-01", "to": "2026-11-30"}}),
+            )
+            .await
+            .assert_status(StatusCode::ACCEPTED);
         admin
             .create(
                 "/v1/roles",

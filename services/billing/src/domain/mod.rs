@@ -1,0 +1,10 @@
+//! Billing's domain: money and VAT, the pricing of contracts and time,
+//! billable items, invoices and their release, seller settings, runs.
+
+pub mod invoice;
+pub mod item;
+pub mod money;
+pub mod numbering;
+pub mod pricing;
+pub mod run;
+pub mod settings;

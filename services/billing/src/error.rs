@@ -1,0 +1,79 @@
+//! Billing's errors, each with a stable `code`, mapped to problem+json in
+//! one place.
+
+use axum::response::{IntoResponse, Response};
+use psa_http::{FieldError, Problem};
+use uuid::Uuid;
+
+use crate::domain::item::ItemStatus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A released document never changes (409 `invoice_released`).
+    #[error("the invoice is released and can no longer change; correct it with a credit note")]
+    InvoiceReleased,
+    /// Only released invoices are credited (409 `invoice_not_released`).
+    #[error("only a released invoice can be credited")]
+    NotReleased,
+    /// A credit note is not credited again (409 `not_an_invoice`).
+    #[error("a credit note cannot be credited")]
+    NotAnInvoice,
+    /// What a credit note asks for is more than what remains (422 `credit_exceeds_remaining`).
+    #[error("the credit note exceeds what remains uncredited")]
+    CreditExceeds(Vec<FieldError>),
+    /// What keeps a draft from release (422 `release_invalid`).
+    #[error("the invoice cannot be released as it is")]
+    ReleaseInvalid(Vec<FieldError>),
+    /// An item is not in a state the action applies to (409 `item_state`).
+    #[error("item {id} is {status}", status = .status.as_str())]
+    ItemState { id: Uuid, status: ItemStatus },
+    /// The draft names a customer billing does not know (422 `unknown_customer`).
+    #[error("no such customer")]
+    UnknownCustomer,
+    /// Fields that do not fit, every one named (422 `validation_failed`).
+    #[error("invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<Error> for Problem {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::InvoiceReleased => {
+                Problem::conflict(err.to_string()).with_code("invoice_released")
+            }
+            Error::NotReleased => {
+                Problem::conflict(err.to_string()).with_code("invoice_not_released")
+            }
+            Error::NotAnInvoice => Problem::conflict(err.to_string()).with_code("not_an_invoice"),
+            Error::CreditExceeds(errors) => {
+                Problem::validation(errors).with_code("credit_exceeds_remaining")
+            }
+            Error::ReleaseInvalid(errors) => {
+                Problem::validation(errors).with_code("release_invalid")
+            }
+            Error::ItemState { id, status } => Problem::conflict(err.to_string())
+                .with_code("item_state")
+                .with_extension("item_id", id.to_string())
+                .with_extension("item_status", status.as_str()),
+            Error::UnknownCustomer => Problem::validation(vec![FieldError::with_code(
+                "customer_id",
+                "unknown_customer",
+                "no such customer",
+            )])
+            .with_code("unknown_customer"),
+            Error::Validation(errors) => Problem::validation(errors),
+            Error::Problem(p) => p,
+            Error::Db(e) => Problem::from(e),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}

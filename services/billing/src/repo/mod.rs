@@ -1,0 +1,7 @@
+//! Billing's SQL, one file per table group.
+
+pub mod invoices;
+pub mod items;
+pub mod projection;
+pub mod runs;
+pub mod settings;
