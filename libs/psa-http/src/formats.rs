@@ -154,6 +154,15 @@ pattern!(
 );
 
 pattern!(
+    /// A number series format ([`number_format`]).
+    NUMBER_FORMAT = concat!(
+        r"^([\x21-\x7a\x7c\x7e]|\{(YYYY|YY|MM)\})*",
+        r"\{seq(:0([1-9]|1[0-2]))?\}",
+        r"([\x21-\x7a\x7c\x7e]|\{(YYYY|YY|MM)\})*$"
+    )
+);
+
+pattern!(
     /// An `Idempotency-Key`: 1 to 255 visible ASCII characters.
     IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
 );
@@ -277,6 +286,45 @@ fn decimal_pattern(digits: usize, scale: usize) -> String {
         "^(0|[1-9][0-9]{{0,{}}}){fraction}$",
         digits.saturating_sub(1)
     )
+}
+
+/// Like [`decimal_pattern`], above zero: `"0.5"` and `"12"`, not `"0"` or
+/// `"0.00"` (the first non-zero digit of a fraction at each of its places).
+fn positive_decimal_pattern(digits: usize, scale: usize) -> String {
+    let whole = if scale == 0 {
+        format!("[1-9][0-9]{{0,{}}}", digits.saturating_sub(1))
+    } else {
+        format!(
+            r"[1-9][0-9]{{0,{}}}(\.[0-9]{{1,{scale}}})?",
+            digits.saturating_sub(1)
+        )
+    };
+    let fractions: Vec<String> = (0..scale)
+        .map(|zeros| format!("0{{{zeros}}}[1-9][0-9]{{0,{}}}", scale - 1 - zeros))
+        .collect();
+    if fractions.is_empty() {
+        format!("^{whole}$")
+    } else {
+        format!(r"^({whole}|0\.({}))$", fractions.join("|"))
+    }
+}
+
+/// A decimal string above zero that fits `numeric(DIGITS + SCALE, SCALE)`
+/// (a quantity).
+pub fn positive_decimal<const DIGITS: usize, const SCALE: usize>() -> ObjectBuilder {
+    string(positive_decimal_pattern(DIGITS, SCALE), DECIMAL_MAX)
+}
+
+/// [`positive_decimal`] or `null`.
+pub fn opt_positive_decimal<const DIGITS: usize, const SCALE: usize>() -> ObjectBuilder {
+    nullable(positive_decimal::<DIGITS, SCALE>())
+}
+
+/// A number series format: text of visible ASCII without braces, the
+/// placeholders `{YYYY}`, `{YY}`, `{MM}` anywhere and `{seq}` or `{seq:0N}`
+/// (N from 1 to 12) exactly once (`RE-{YYYY}-{seq:05}`).
+pub fn number_format() -> ObjectBuilder {
+    string(NUMBER_FORMAT.pattern.into(), 60).examples(["RE-{YYYY}-{seq:05}"])
 }
 
 /// A decimal string (`"1234.50"`) that fits `numeric(DIGITS + SCALE, SCALE)`.
@@ -487,5 +535,44 @@ mod tests {
         assert!(DECIMAL.matches("1.234"));
         assert!(!DECIMAL.matches("01.5"));
         assert_eq!(decimal_pattern(3, 0), "^(0|[1-9][0-9]{0,2})$");
+    }
+
+    #[test]
+    fn positive_decimals() {
+        let p = Regex::new(&positive_decimal_pattern(6, 4)).unwrap();
+        for ok in ["1", "0.5", "0.0001", "0.0105", "999999.9999", "2.5"] {
+            assert!(p.is_match(ok), "{ok}");
+        }
+        for bad in [
+            "0", "0.0", "0.0000", "0.00001", "1000000", "1.23456", "01", "-1", "0.", "1e3",
+        ] {
+            assert!(!p.is_match(bad), "{bad}");
+        }
+        assert_eq!(positive_decimal_pattern(2, 0), "^[1-9][0-9]{0,1}$");
+    }
+
+    #[test]
+    fn number_formats() {
+        for ok in [
+            "RE-{YYYY}-{seq:05}",
+            "{seq}",
+            "GS{YY}{MM}/{seq:012}",
+            "INV{seq:03}",
+        ] {
+            assert!(NUMBER_FORMAT.matches(ok), "{ok}");
+        }
+        for bad in [
+            "RE-{YYYY}",
+            "{seq}{seq}",
+            "RE {seq}",
+            "RE-{seq:013}",
+            "RE-{seq:00}",
+            "INV{seq:1}",
+            "{DD}{seq}",
+            "RE}-{seq}",
+            "",
+        ] {
+            assert!(!NUMBER_FORMAT.matches(bad), "{bad}");
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! publishes.
 
 use chrono::{DateTime, Utc};
-use psa_events::catalog::{EventSpec, EventType};
+use psa_events::catalog::{EventSpec, EventType, one_of};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -131,11 +131,6 @@ pub const PUBLISHES: &[EventSpec] = &[
     TIME_ENTRY_UPDATED.spec(),
     TIME_ENTRY_DELETED.spec(),
 ];
-
-/// The event type among `types` named `name`.
-fn one_of<T>(name: &str, types: [EventType<T>; 3]) -> Option<EventType<T>> {
-    types.into_iter().find(|t| t.name == name)
-}
 
 /// Applies a consumed event: a CRM event to the projection, billing's state
 /// of a time entry to that entry. Older versions than the ones applied are

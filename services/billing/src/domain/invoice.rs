@@ -242,7 +242,7 @@ pub struct LineInput {
     pub description: String,
     /// Above 0, `numeric(10, 4)`.
     #[serde(with = "psa_http::decimal::string")]
-    #[schema(schema_with = formats::decimal::<6, 4>)]
+    #[schema(schema_with = formats::positive_decimal::<6, 4>)]
     pub quantity: Decimal,
     #[serde(default = "pieces")]
     pub unit_code: UnitCode,
@@ -461,7 +461,7 @@ pub struct CreditLine {
         with = "psa_http::decimal::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(schema_with = formats::opt_decimal::<6, 4>)]
+    #[schema(schema_with = formats::opt_positive_decimal::<6, 4>)]
     pub quantity: Option<Decimal>,
 }
 

@@ -95,10 +95,10 @@ pub struct SettingsInput {
     #[schema(minimum = 0, maximum = 365, default = 14)]
     pub default_payment_terms_days: i32,
     #[serde(default = "invoice_format")]
-    #[schema(min_length = 1, max_length = 60, default = "RE-{YYYY}-{seq:05}")]
+    #[schema(schema_with = formats::number_format)]
     pub invoice_number_format: String,
     #[serde(default = "credit_note_format")]
-    #[schema(min_length = 1, max_length = 60, default = "GS-{YYYY}-{seq:05}")]
+    #[schema(schema_with = formats::number_format)]
     pub credit_note_number_format: String,
     /// Percent, 0 to 99.99.
     #[serde(default = "vat_rate", with = "psa_http::decimal::string")]

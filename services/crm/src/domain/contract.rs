@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::validate::{INCONSISTENT, TimeZone, decimal_str, valid_time_zone};
+use super::validate::{INCONSISTENT, TimeZone, valid_time_zone};
 use psa_http::FieldError;
 use psa_http::formats;
 use psa_http::validate::FieldErrors;
@@ -104,13 +104,13 @@ pub struct Contract {
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
     pub currency: String,
-    #[serde(with = "decimal_str")]
+    #[serde(with = "psa_http::decimal::opt_string")]
     #[schema(value_type = Option<String>, example = "95.00")]
     pub hourly_rate: Option<Decimal>,
-    #[serde(with = "decimal_str")]
+    #[serde(with = "psa_http::decimal::opt_string")]
     #[schema(value_type = Option<String>, example = "1500.00")]
     pub monthly_fee: Option<Decimal>,
-    #[serde(with = "decimal_str")]
+    #[serde(with = "psa_http::decimal::opt_string")]
     #[schema(value_type = Option<String>, example = "20.00")]
     pub included_hours: Option<Decimal>,
     #[schema(value_type = Option<SlaTerms>)]
@@ -149,15 +149,27 @@ pub struct ContractInput {
     #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// `numeric(14, 2)`; needed by a `time_and_materials` contract.
-    #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "psa_http::decimal::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(schema_with = formats::opt_decimal::<12, 2>)]
     pub hourly_rate: Option<Decimal>,
     /// `numeric(14, 2)`; needed by a `managed_services` contract.
-    #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "psa_http::decimal::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(schema_with = formats::opt_decimal::<12, 2>)]
     pub monthly_fee: Option<Decimal>,
     /// `numeric(10, 2)`; needed by a `block_hours` contract.
-    #[serde(default, with = "decimal_str", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "psa_http::decimal::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(schema_with = formats::opt_decimal::<8, 2>)]
     pub included_hours: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

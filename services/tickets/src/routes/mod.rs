@@ -12,22 +12,3 @@
 pub mod comments;
 pub mod tickets;
 pub mod time_entries;
-
-use psa_http::{Problem, merge_patch};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-/// `current` with a JSON Merge Patch applied, or None when the patch
-/// changes nothing (then no new version and no event). A value that does
-/// not fit is a 422 naming the field.
-pub(crate) fn merged<I>(current: I, patch: &serde_json::Value) -> Result<Option<I>, Problem>
-where
-    I: Serialize + DeserializeOwned + PartialEq,
-{
-    if !patch.is_object() {
-        return Err(Problem::bad_request("a merge patch must be a JSON object"));
-    }
-    let value = serde_json::to_value(&current).map_err(|e| Problem::internal(&e))?;
-    let next: I = merge_patch::merged(&value, patch)?;
-    Ok((next != current).then_some(next))
-}

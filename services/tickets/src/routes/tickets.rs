@@ -16,9 +16,9 @@ use crate::domain::sla::{Change, Clocks, DueTimes};
 use crate::domain::ticket::{self, NewTicket, Ticket, TicketPatch};
 use crate::error::Error;
 use crate::repo::tickets::TicketFilters;
-use crate::routes::merged;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TICKETS_WRITE, events, repo};
+use psa_http::merge_patch;
 
 psa_kernel::merge_patch!(pub TicketChanges = TicketPatch);
 
@@ -125,7 +125,7 @@ pub async fn patch_ticket(
         .await?
         .ok_or_else(Problem::not_found)?;
     check_if_match(precondition.as_ref(), current.version)?;
-    let Some(next) = merged(TicketPatch::from(&current), &patch)? else {
+    let Some(next) = merge_patch::changed(&TicketPatch::from(&current), &patch)? else {
         tx.commit().await?;
         return Ok(with_etag(StatusCode::OK, &current, current.version));
     };

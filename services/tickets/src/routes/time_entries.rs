@@ -16,9 +16,9 @@ use uuid::Uuid;
 use crate::domain::time_entry::{TimeEntry, TimeEntryInput};
 use crate::error::Error;
 use crate::repo::time_entries::TimeEntryFilters;
-use crate::routes::merged;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TIME_WRITE, events, repo};
+use psa_http::merge_patch;
 
 psa_kernel::merge_patch!(pub TimeEntryPatch = TimeEntryInput);
 
@@ -157,7 +157,7 @@ pub async fn patch_time_entry(
 ) -> Result<Response, Error> {
     let mut tx = Tx::begin(&state.store, &caller, TIME_WRITE.name).await?;
     let current = unbilled(&mut tx, &headers, id).await?;
-    let Some(next) = merged(TimeEntryInput::from(&current), &patch)? else {
+    let Some(next) = merge_patch::changed(&TimeEntryInput::from(&current), &patch)? else {
         tx.commit().await?;
         return Ok(with_etag(StatusCode::OK, &current, current.version));
     };
