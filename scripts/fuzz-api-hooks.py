@@ -15,7 +15,11 @@ the configuration scripts/fuzz-api writes, with its reason.
      (`inconsistent`, e.g. an end before the start), a time already past
      (`in_past`), a wrong current password or one-time code (`incorrect`),
      a permission only the platform tenant's roles may hold
-     (`platform_only`), a time whose UTC date an offset carries past the
+     (`platform_only`), an identifier whose check digits do not match
+     (`checksum`: an IBAN), what another record lacks for the act (`missing`:
+     a release needs the seller's IBAN and the buyer's post code), a credit
+     beyond what remains of an invoice line (`exceeds_remaining`) or naming a
+     line the invoice does not have (`unknown_line`), a time whose UTC date an offset carries past the
      year 9999 (`out_of_range`: JSON Schema bounds no `date-time`), or an
      `Idempotency-Key` reused with another body (`reused`, API.md, Writes).
      Any other 422 to valid data still fails the run.
@@ -71,6 +75,10 @@ SEMANTIC_CODES = {
     "in_past",
     "incorrect",
     "platform_only",
+    "checksum",
+    "missing",
+    "exceeds_remaining",
+    "unknown_line",
     "out_of_range",
     "reused",
 }

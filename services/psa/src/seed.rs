@@ -73,6 +73,14 @@ impl Client {
         self.send(req).await
     }
 
+    async fn patch(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
+        let req = Request::patch(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(header::CONTENT_TYPE, "application/merge-patch+json")
+            .body(Body::from(body.to_string()))?;
+        self.send(req).await
+    }
+
     fn with_token(&self, token: String) -> Client {
         Client {
             app: self.app.clone(),
@@ -250,6 +258,20 @@ pub async fn seed_demo(cfg: &PlatformConfig) -> anyhow::Result<()> {
     if !s.is_success() {
         bail!("service account answered {s}: {account}");
     }
+    eprintln!("psa: [billing] the demo MSP as seller");
+    let (s, v) = client
+        .patch(
+            "/v1/billing/settings",
+            json!({"legal_name": "Demo MSP GmbH", "vat_id": "DE123456789", "tax_number": "143/123/45678",
+                "address": {"line1": "Marktplatz 1", "postal_code": "80331", "city": "München", "country": "DE"},
+                "iban": "DE02120300000000202051", "bic": "BYLADEM1001", "contact_name": "Erika Muster",
+                "contact_phone": "+49 89 123456", "contact_email": "billing@demo.example",
+                "electronic_address": "billing@demo.example"}),
+        )
+        .await?;
+    if s != StatusCode::OK {
+        bail!("billing settings answered {s}: {v}");
+    }
 
     let customers = [
         (
@@ -257,7 +279,7 @@ pub async fn seed_demo(cfg: &PlatformConfig) -> anyhow::Result<()> {
             "Acme Manufacturing GmbH",
             "Europe/Berlin",
             "DE",
-            "Berlin",
+            ("Berlin", "10115"),
             "it@acme.example",
         ),
         (
@@ -265,7 +287,7 @@ pub async fn seed_demo(cfg: &PlatformConfig) -> anyhow::Result<()> {
             "Globex Logistics Ltd",
             "Europe/London",
             "GB",
-            "London",
+            ("London", "EC1A 1BB"),
             "helpdesk@globex.example",
         ),
         (
@@ -273,18 +295,26 @@ pub async fn seed_demo(cfg: &PlatformConfig) -> anyhow::Result<()> {
             "Initech Software Inc",
             "America/New_York",
             "US",
-            "New York",
+            ("New York", "10001"),
             "ops@initech.example",
         ),
     ];
-    for (i, (number, name, tz, country, city, email)) in customers.iter().enumerate() {
+    for (i, (number, name, tz, country, (city, postal_code), email)) in customers.iter().enumerate()
+    {
+        // Services abroad are outside German VAT; at home, standard rate.
+        let vat_treatment = if *country == "DE" {
+            "standard"
+        } else {
+            "outside_scope"
+        };
         eprintln!("psa: [{}/{}] {name}", i + 1, customers.len());
         let customer = client
             .create(
                 "/v1/customers",
                 json!({"customer_number": number, "name": name, "email": email, "phone": "+49 30 1234567",
                        "website": format!("https://{}.example", name.split(' ').next().unwrap_or("x").to_lowercase()),
-                       "address": {"line1": "Main Street 1", "city": city, "country": country},
+                       "address": {"line1": "Main Street 1", "postal_code": postal_code, "city": city, "country": country},
+                       "vat_treatment": vat_treatment, "payment_terms_days": 14,
                        "external_ids": {"infexio": format!("INF-{}", 100 + i)}}),
                 Some(&format!("customer_number={number}")),
             )

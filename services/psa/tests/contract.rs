@@ -243,7 +243,8 @@ async fn every_post_honours_idempotency_key() {
         )
         .await
         .assert_status(StatusCode::OK);
-    let line = |price: &str| json!({"description": "Support", "quantity": "1", "unit_price": price});
+    let line =
+        |price: &str| json!({"description": "Support", "quantity": "1", "unit_price": price});
     let draft = |n: &str| json!({"customer_id": buyer_id, "lines": [line(n)]});
     let open_draft = psa_testkit::id_of(&admin.create("/v1/invoices", draft("10.00")).await);
     let to_release = psa_testkit::id_of(&admin.create("/v1/invoices", draft("20.00")).await);
@@ -390,7 +391,12 @@ async fn every_post_honours_idempotency_key() {
                 Some(json!({"period": {"from": "2026-10-01", "to": "2026-10-31"}})),
                 &admin,
             ),
-            "/v1/invoices" => ex(template.into(), draft("40.00"), Some(draft("50.00")), &admin),
+            "/v1/invoices" => ex(
+                template.into(),
+                draft("40.00"),
+                Some(draft("50.00")),
+                &admin,
+            ),
             "/v1/invoices/{id}/lines" => ex(
                 format!("/v1/invoices/{open_draft}/lines"),
                 line("5.00"),

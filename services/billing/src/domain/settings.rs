@@ -230,13 +230,12 @@ impl SettingsInput {
         }
         e.vat_id("vat_id", self.vat_id.as_deref());
         e.tax_number("tax_number", self.tax_number.as_deref());
-        if let Some(iban) = &self.iban
-            && !iban_ok(iban)
-        {
-            e.add(
-                "iban",
-                "must be an IBAN (upper case, no spaces) with valid check digits",
-            );
+        if let Some(iban) = &self.iban {
+            if !formats::IBAN.matches(iban) {
+                e.add("iban", "must be an IBAN, upper case, no spaces");
+            } else if !iban_ok(iban) {
+                e.add_code("iban", "checksum", "the IBAN's check digits do not match");
+            }
         }
         if let Some(bic) = &self.bic
             && !formats::BIC.matches(bic)
