@@ -60,10 +60,15 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 /// The path prefixes the gateway routes to billing.
-pub const ROUTES: &[&str] = &["/v1/invoices", "/v1/invoice-runs", "/v1/billing"];
+pub const ROUTES: &[&str] = &[
+    "/v1/invoices",
+    "/v1/credit-notes",
+    "/v1/invoice-runs",
+    "/v1/billing",
+];
 
 pub fn routes() -> OpenApiRouter<BillingState> {
-    use routes::{invoices, items, lines, release, runs, settings};
+    use routes::{balance, invoices, items, lines, release, runs, settings};
     OpenApiRouter::with_openapi(psa_kernel::docs::openapi())
         .routes(r!(invoices::list_invoices, invoices::create_invoice))
         .routes(r!(
@@ -81,7 +86,10 @@ pub fn routes() -> OpenApiRouter<BillingState> {
         .routes(r!(items::get_item))
         .routes(r!(items::approve_items))
         .routes(r!(items::write_off_items))
+        .routes(r!(invoices::list_credit_notes))
+        .routes(r!(invoices::get_credit_note))
         .routes(r!(settings::get_settings, settings::patch_settings))
+        .routes(r!(balance::customer_balance))
 }
 
 pub fn openapi() -> OpenApi {

@@ -611,6 +611,40 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
         .unwrap();
     }
 
+    // Two credit notes (drafts) of a released invoice.
+    let buyer = admin
+        .create(
+            "/v1/customers",
+            json!({"name": "Umbrella", "address": {"line1": "Hauptstr. 1", "postal_code": "10115",
+                "city": "Berlin", "country": "DE"}}),
+        )
+        .await;
+    to_billing(&app, tenant, "customer.created", &buyer).await;
+    admin
+        .patch(
+            "/v1/billing/settings",
+            json!({"legal_name": "Muster IT GmbH", "vat_id": "DE123456789", "iban": "DE02120300000000202051",
+                "address": {"line1": "Marktplatz 1", "postal_code": "80331", "city": "München", "country": "DE"}}),
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    let invoice = admin
+        .create(
+            "/v1/invoices",
+            json!({"customer_id": buyer["id"], "lines": [{"description": "Support", "quantity": "1", "unit_price": "95.00"}]}),
+        )
+        .await;
+    let invoice = psa_testkit::id_of(&invoice);
+    admin
+        .post(&format!("/v1/invoices/{invoice}/release"), json!({}))
+        .await
+        .assert_status(StatusCode::OK);
+    for _ in 0..2 {
+        admin
+            .create(&format!("/v1/invoices/{invoice}/credit-notes"), json!({}))
+            .await;
+    }
+
     let mut lists = 0;
     for (method, template, _) in operations(&document()) {
         let doc = document();

@@ -194,3 +194,13 @@ pub async fn customers_in_period(
     .fetch_all(conn)
     .await
 }
+
+/// Whether billing knows the customer (a deleted one too: it may still owe).
+pub async fn customer_known(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from billing.customers where id = $1) as "known!""#,
+        id
+    )
+    .fetch_one(conn)
+    .await
+}

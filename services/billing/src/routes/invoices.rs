@@ -47,6 +47,52 @@ pub async fn list_invoices(
     Ok(axum::Json(page))
 }
 
+/// Credit notes only: the documents of type `credit_note` (whatever `type`
+/// says), in creation order or in order of change.
+#[utoipa::path(get, path = "/v1/credit-notes", tag = "invoices",
+    params(InvoiceFilters, docs::Paging<Invoice>),
+    responses((status = 200, body = Page<Invoice>), BadRequest, Denied),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn list_credit_notes(
+    state: State<BillingState>,
+    caller: Caller,
+    Query(mut f): Query<InvoiceFilters>,
+) -> Result<axum::Json<Page<Invoice>>, Error> {
+    f.invoice_type = Some(InvoiceType::CreditNote);
+    list_invoices(state, caller, Query(f)).await
+}
+
+/// A credit note with its lines and VAT breakdown (404 for an invoice).
+#[utoipa::path(get, path = "/v1/credit-notes/{id}", tag = "invoices", params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceDocument, headers(("ETag" = String))), Denied, NotFound),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn get_credit_note(
+    State(state): State<BillingState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> Result<Response, Error> {
+    document_of(&state, &caller, id, Some(InvoiceType::CreditNote)).await
+}
+
+/// The document `id` (of `only` that type), 404 otherwise.
+async fn document_of(
+    state: &BillingState,
+    caller: &Caller,
+    id: uuid::Uuid,
+    only: Option<InvoiceType>,
+) -> Result<Response, Error> {
+    let tx = Tx::begin(&state.store, caller, INVOICES_READ.name).await?;
+    let doc = psa_kernel::read(tx, async |tx| {
+        let inv = repo::invoices::fetch(tx, id, false)
+            .await?
+            .filter(|i| only.is_none_or(|t| i.invoice_type == t))
+            .ok_or_else(Problem::not_found)?;
+        Ok::<_, Error>(repo::invoices::document(tx, inv).await?)
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, &doc, doc.invoice.version))
+}
+
 /// The document with its lines, VAT breakdown and open amount.
 #[utoipa::path(get, path = "/v1/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path)),
     responses((status = 200, body = InvoiceDocument, headers(("ETag" = String))), Denied, NotFound),
@@ -56,15 +102,7 @@ pub async fn get_invoice(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Response, Error> {
-    let tx = Tx::begin(&state.store, &caller, INVOICES_READ.name).await?;
-    let doc = psa_kernel::read(tx, async |tx| {
-        let inv = repo::invoices::fetch(tx, id, false)
-            .await?
-            .ok_or_else(Problem::not_found)?;
-        Ok::<_, Error>(repo::invoices::document(tx, inv).await?)
-    })
-    .await?;
-    Ok(with_etag(StatusCode::OK, &doc, doc.invoice.version))
+    document_of(&state, &caller, id, None).await
 }
 
 /// A draft written by hand, for a customer billing knows.

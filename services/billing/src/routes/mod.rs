@@ -6,6 +6,7 @@
 //! CRUD: drafts are made from lines and totals, released documents never
 //! change, items move through approval, the settings are one per tenant.
 
+pub mod balance;
 pub mod invoices;
 pub mod items;
 pub mod lines;

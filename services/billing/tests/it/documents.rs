@@ -259,6 +259,28 @@ async fn credit_notes_credit_at_most_what_remains() {
     );
     let after = w.doc(id).await;
     assert_eq!(after["open_amount"], "1613.71", "1726.76 less 113.05");
+    let balance =
+        w.c.get(&format!("/v1/billing/customers/{customer}/balance"))
+            .await
+            .assert_status(StatusCode::OK);
+    assert_eq!(balance["totals"][0]["open_amount"], "1613.71");
+    assert_eq!(balance["totals"][0]["currency"], "EUR");
+    assert_eq!(balance["invoices"].as_array().unwrap().len(), 1);
+    let notes =
+        w.c.get("/v1/credit-notes")
+            .await
+            .assert_status(StatusCode::OK);
+    assert_eq!(notes.items().len(), 1);
+    assert_eq!(notes.items()[0]["id"].as_str(), Some(note_id));
+    w.c.get(&format!("/v1/credit-notes/{note_id}"))
+        .await
+        .assert_status(StatusCode::OK);
+    w.c.get(&format!("/v1/credit-notes/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    w.c.get(&format!("/v1/billing/customers/{}/balance", Uuid::now_v7()))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
     // What remains of the line is 1.5 h: 2 h more is refused, the rest in full is fine.
     w.c.post(
         &format!("/v1/invoices/{id}/credit-notes"),
@@ -284,6 +306,13 @@ async fn credit_notes_credit_at_most_what_remains() {
     .await
     .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "credit_exceeds_remaining");
     assert_eq!(w.doc(id).await["open_amount"], "0.00");
+    let settled =
+        w.c.get(&format!("/v1/billing/customers/{customer}/balance"))
+            .await;
+    assert!(
+        settled["invoices"].as_array().unwrap().is_empty(),
+        "{settled}"
+    );
     w.c.post(&format!("/v1/invoices/{id}/credit-notes"), json!({}))
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "credit_exceeds_remaining");
