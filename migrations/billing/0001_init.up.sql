@@ -229,6 +229,8 @@ create table billing.invoice_items (
     line_id uuid,
     contract_id uuid,
     billed_minutes integer not null,
+    -- The time entry's version when it was billed: a later edit shows.
+    entry_version bigint not null,
     primary key (tenant_id, item_id),
     foreign key (tenant_id, invoice_id) references billing.invoices (tenant_id, id) on delete cascade,
     foreign key (tenant_id, line_id) references billing.invoice_lines (tenant_id, id) on delete cascade

@@ -266,6 +266,12 @@ impl From<sqlx::Error> for Problem {
                     return Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
                         .with_detail("a value is out of range");
                 }
+                // A number or date beyond what the column keeps, where no
+                // validation foresaw it: the request's values, not a crash.
+                "22003" | "22008" => {
+                    return Problem::bad_request("a number or date is beyond the range kept")
+                        .with_code("out_of_range");
+                }
                 "40001" | "40P01" => {
                     return Problem::service_unavailable(
                         "the request collided with another; retry it",

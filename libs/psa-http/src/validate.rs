@@ -1,7 +1,7 @@
 //! Field checks that collect every problem of a request body (instead of
 //! failing at the first), answered as one 422 problem with `errors[]`.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::FieldError;
@@ -173,6 +173,15 @@ impl FieldErrors {
                 "out_of_range",
                 "must be in the years 1 to 9999 in UTC",
             );
+        }
+    }
+
+    /// A date of the years 1 to 9999, as `YYYY-MM-DD` writes it (a date
+    /// parser may take more than the database keeps).
+    pub fn date(&mut self, field: &str, value: Option<NaiveDate>) {
+        let Some(v) = value else { return };
+        if !(1..=9999).contains(&v.year()) {
+            self.add_code(field, "out_of_range", "must be in the years 1 to 9999");
         }
     }
 

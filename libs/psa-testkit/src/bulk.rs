@@ -327,7 +327,7 @@ pub async fn billing(admin: &PgPool, tenant: Uuid, n: i64, entries: i64) -> anyh
          select $1, md5($1::text || ':item:' || k || ':' || e)::uuid,
            md5($1::text || ':ticket:' || k)::uuid, 'tech-1',
            timestamptz '2026-11-02 09:00:00+00' + (e % 25) * interval '1 day',
-           date '2026-11-02' + (e % 25), 60, true, 'approved', 'bench', now(), 1
+           date '2026-11-02' + (e % 25)::int, 60, true, 'approved', 'bench', now(), 1
          from generate_series(1, $2) k, generate_series(1, $3) e",
     )
     .bind(tenant)

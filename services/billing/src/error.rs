@@ -18,6 +18,12 @@ pub enum Error {
     /// A credit note is not credited again (409 `not_an_invoice`).
     #[error("a credit note cannot be credited")]
     NotAnInvoice,
+    /// A credit note's lines come from its invoice (409 `credit_note_lines`).
+    #[error("a credit note's lines credit its invoice's lines; remove one or write a new credit note")]
+    CreditNoteLines,
+    /// The series would repeat a number (409 `number_taken`).
+    #[error("the number {0} exists already: the series' format repeats an earlier number; change the format")]
+    NumberTaken(String),
     /// What a credit note asks for is more than what remains (422 `credit_exceeds_remaining`).
     #[error("the credit note exceeds what remains uncredited")]
     CreditExceeds(Vec<FieldError>),
@@ -49,6 +55,10 @@ impl From<Error> for Problem {
                 Problem::conflict(err.to_string()).with_code("invoice_not_released")
             }
             Error::NotAnInvoice => Problem::conflict(err.to_string()).with_code("not_an_invoice"),
+            Error::CreditNoteLines => {
+                Problem::conflict(err.to_string()).with_code("credit_note_lines")
+            }
+            Error::NumberTaken(_) => Problem::conflict(err.to_string()).with_code("number_taken"),
             Error::CreditExceeds(errors) => {
                 Problem::validation(errors).with_code("credit_exceeds_remaining")
             }

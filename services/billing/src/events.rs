@@ -11,7 +11,7 @@ use crate::repo;
 
 pub const INVOICE_GENERATED: EventType<InvoiceDocument> = EventType::new(
     "invoice.generated",
-    "An invoice run made a draft; data is the draft with its lines.",
+    "A draft was made (by an invoice run, by hand, or as a credit note); data is the draft with its lines.",
 );
 pub const INVOICE_RELEASED: EventType<InvoiceDocument> = EventType::new(
     "invoice.released",

@@ -110,12 +110,6 @@ pub async fn bill_customer(
     let mut drafts = 0;
     for (currency, billed) in by_currency {
         if billed.iter().all(|(_, b)| b.lines.is_empty()) {
-            let covered: usize = billed.iter().map(|(_, b)| b.items.len()).sum();
-            if covered > 0 {
-                notes.push(format!(
-                    "{covered} time entries within included hours were left for a run that bills their month's fee"
-                ));
-            }
             continue;
         }
         let draft = invoices::insert_draft(

@@ -411,6 +411,8 @@ impl From<&Invoice> for DraftInput {
 }
 
 fn check_period(from: Option<NaiveDate>, to: Option<NaiveDate>, e: &mut FieldErrors) {
+    e.date("period_from", from);
+    e.date("period_to", to);
     match (from, to) {
         (Some(f), Some(t)) if t < f => e.add_code(
             "period_to",
@@ -531,11 +533,33 @@ pub fn release_problems(
         }
         Some(_) => {}
     }
-    if buyer.einvoice_format == EinvoiceFormat::Xrechnung && buyer.leitweg_id.is_none() {
-        missing(
-            &mut e,
-            "buyer.leitweg_id",
-            "an XRechnung buyer's Leitweg-ID",
+    if buyer.einvoice_format == EinvoiceFormat::Xrechnung {
+        // XRechnung: BT-10 (BR-DE-15), the seller's contact (BR-DE-2, 5, 6, 7)
+        // and electronic address (PEPPOL-EN16931-R020).
+        if buyer.leitweg_id.is_none() {
+            missing(&mut e, "buyer.leitweg_id", "an XRechnung buyer's Leitweg-ID");
+        }
+        for (field, value, what) in [
+            ("seller.contact_name", &seller.contact_name, "the seller's contact name"),
+            ("seller.contact_phone", &seller.contact_phone, "the seller's contact phone"),
+            ("seller.contact_email", &seller.contact_email, "the seller's contact e-mail"),
+            (
+                "seller.electronic_address",
+                &seller.electronic_address,
+                "the seller's electronic address",
+            ),
+        ] {
+            if value.is_none() {
+                missing(&mut e, field, &format!("for XRechnung, {what}"));
+            }
+        }
+    }
+    let outside = lines.iter().filter(|l| l.vat_category == VatCategory::O).count();
+    if outside > 0 && outside < lines.len() {
+        e.add_code(
+            "lines",
+            "inconsistent",
+            "lines outside the scope of VAT (O) cannot share an invoice with other categories (BR-O-11)",
         );
     }
     if lines.is_empty() {

@@ -66,6 +66,20 @@ impl NumberFormat {
         }
     }
 
+    /// Whether two formats can print the same number (they differ only in
+    /// how wide they pad the counter).
+    pub fn overlaps(&self, other: &Self) -> bool {
+        let shape = |f: &Self| -> Vec<Part> {
+            f.0.iter()
+                .map(|p| match p {
+                    Part::Seq(_) => Part::Seq(0),
+                    p => p.clone(),
+                })
+                .collect()
+        };
+        shape(self) == shape(other)
+    }
+
     /// The counter's period key: the year when the format shows it (a new
     /// year starts at 1), else one counter for ever.
     pub fn period(&self, issued: NaiveDate) -> String {
@@ -112,6 +126,14 @@ mod tests {
         let f = NumberFormat::parse("INV{seq:03}").unwrap();
         assert_eq!(f.period(day("2027-01-09")), "");
         assert_eq!(f.render(day("2027-01-09"), 1234), "INV1234");
+    }
+
+    #[test]
+    fn formats_that_differ_only_in_padding_overlap() {
+        let f = |s: &str| NumberFormat::parse(s).unwrap();
+        assert!(f("RE{seq}").overlaps(&f("RE{seq:02}")));
+        assert!(!f("RE{seq}").overlaps(&f("GS{seq}")));
+        assert!(!f("RE-{YYYY}-{seq:05}").overlaps(&f("RE-{YY}-{seq:05}")));
     }
 
     #[test]

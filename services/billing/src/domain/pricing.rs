@@ -2,8 +2,15 @@
 //! for partial months), its prepaid block, and the time booked under it,
 //! rounded up per entry to the contract's billing increment before it is
 //! priced. Pure: the repo hands in what is known, the run writes the lines.
+//!
+//! The fee is charged per calendar month, once: a run whose period touches
+//! a month charges that month's fee for the days the contract is active in
+//! it, whatever part of the month the run covers, so runs over overlapping
+//! or partial periods neither charge a month twice nor leave part of it
+//! out. Included hours are a month's too, less what earlier runs billed of
+//! that month.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
@@ -64,11 +71,14 @@ pub struct Work {
 /// What was charged before under the contract.
 #[derive(Debug, Clone, Default)]
 pub struct Charged {
-    /// The starts of the fee segments charged already.
+    /// The months (their first days) whose fee was charged already.
     pub fees: HashSet<NaiveDate>,
     pub block: bool,
     /// Minutes billed under the contract so far (a block's consumption).
     pub minutes: i64,
+    /// Minutes billed per month (its first day): what of a month's included
+    /// hours is used.
+    pub month_minutes: HashMap<NaiveDate, i64>,
 }
 
 /// A charge that must happen once per contract (the database's key).
@@ -98,6 +108,11 @@ impl LineKind {
     }
 }
 
+/// The first day of `d`'s month.
+pub fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).expect("day 1 exists")
+}
+
 /// A priced line before it has VAT (which depends on the buyer).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Priced {
@@ -117,7 +132,8 @@ pub struct Priced {
 pub struct Billed {
     pub lines: Vec<Priced>,
     /// Items and their billed (rounded) minutes, with the index of the
-    /// line that prices them (None: covered by included or block hours).
+    /// line that bills them (at nothing when included or prepaid hours
+    /// cover them).
     pub items: Vec<(Uuid, i32, Option<usize>)>,
     /// Why something could not be billed (it stays approved for a later run).
     pub warnings: Vec<String>,
@@ -198,15 +214,20 @@ fn managed(
     charged: &Charged,
     out: &mut Billed,
 ) {
-    let included = terms.included_hours.map_or(0, |h| {
-        (h * Decimal::from(60)).trunc().try_into().unwrap_or(0i64)
-    });
+    let included = minutes_of(terms.included_hours);
     for (start, end) in months(from, to) {
+        let first = month_start(start);
         if let Some(fee) = terms.monthly_fee
-            && !charged.fees.contains(&start)
+            && !charged.fees.contains(&first)
         {
-            let in_month = days(start.with_day(1).expect("day 1"), month_end(start));
-            let active = days(start, end);
+            // The month's days the contract is active, whatever the run covers.
+            let last = month_end(first);
+            let (active_from, active_to) = (
+                first.max(terms.start),
+                terms.end.map_or(last, |e| e.min(last)),
+            );
+            let in_month = days(first, last);
+            let active = days(active_from, active_to);
             let (quantity, unit_code, unit_price, net) = if active == in_month {
                 (Decimal::ONE, "MON", fee, cents(fee))
             } else {
@@ -219,17 +240,18 @@ fn managed(
             };
             out.lines.push(Priced {
                 kind: LineKind::Fee,
-                description: format!("{}: monthly fee {start} – {end}", terms.name),
+                description: format!("{}: monthly fee {active_from} – {active_to}", terms.name),
                 quantity,
                 unit_code,
                 unit_price,
                 net,
-                period: (start, end),
-                charge: Some(Charge::Fee(start)),
+                period: (active_from, active_to),
+                charge: Some(Charge::Fee(first)),
             });
         }
-        let month: Vec<&&Work> = work
+        let month: Vec<&Work> = work
             .iter()
+            .copied()
             .filter(|w| w.date >= start && w.date <= end)
             .collect();
         if month.is_empty() {
@@ -239,7 +261,9 @@ fn managed(
             .iter()
             .map(|w| i64::from(rounded(w.minutes, terms.increment_minutes)))
             .sum();
-        let over = (total - included).max(0);
+        let used = charged.month_minutes.get(&first).copied().unwrap_or(0);
+        let left = (included - used).max(0);
+        let over = (total - left).max(0);
         let line = if over > 0 {
             let Some(rate) = terms.hourly_rate else {
                 out.warnings.push(format!(
@@ -249,7 +273,7 @@ fn managed(
                 ));
                 continue;
             };
-            out.lines.push(Priced {
+            Priced {
                 kind: LineKind::Overage,
                 description: format!(
                     "{}: {} h beyond {} included hours, {start} – {end}",
@@ -263,15 +287,52 @@ fn managed(
                 net: time_amount(over, rate),
                 period: (start, end),
                 charge: None,
-            });
-            Some(out.lines.len() - 1)
+            }
         } else {
-            None
+            covered(
+                format!(
+                    "{}: {} h within {} included hours, {start} – {end}",
+                    terms.name,
+                    fmt_hours(total),
+                    fmt_hours(included)
+                ),
+                total,
+                (start, end),
+            )
         };
-        for w in month {
-            out.items
-                .push((w.item, rounded(w.minutes, terms.increment_minutes), line));
-        }
+        link(out, line, &month, terms.increment_minutes);
+    }
+}
+
+/// Minutes of a number of hours.
+fn minutes_of(hours: Option<Decimal>) -> i64 {
+    hours.map_or(0, |h| {
+        (h * Decimal::from(60)).trunc().try_into().unwrap_or(0)
+    })
+}
+
+/// A line of time that included or prepaid hours cover: on the document at
+/// nothing, so what was used is shown and recorded.
+fn covered(description: String, minutes: i64, period: (NaiveDate, NaiveDate)) -> Priced {
+    Priced {
+        kind: LineKind::Time,
+        description,
+        quantity: hours(minutes),
+        unit_code: "HUR",
+        unit_price: Decimal::ZERO,
+        net: Decimal::ZERO,
+        period,
+        charge: None,
+    }
+}
+
+/// Adds `line` and bills `work` on it.
+fn link(out: &mut Billed, line: Priced, work: &[&Work], increment: i32) {
+    out.lines.push(line);
+    let index = out.lines.len() - 1;
+    for w in work {
+        out.items
+            .push((w.item, rounded(w.minutes, increment), Some(index)));
     }
 }
 
@@ -282,10 +343,9 @@ fn block(
     charged: &Charged,
     out: &mut Billed,
 ) {
-    let block_minutes: i64 = terms.included_hours.map_or(0, |h| {
-        (h * Decimal::from(60)).trunc().try_into().unwrap_or(0)
-    });
-    if !charged.block && terms.start >= period.0 && terms.start <= period.1 {
+    let block_minutes = minutes_of(terms.included_hours);
+    // Charged once, in the first run that reaches the contract's start.
+    if !charged.block && terms.start <= period.1 {
         let price = terms
             .monthly_fee
             .or_else(|| terms.hourly_rate.map(|r| time_amount(block_minutes, r)));
@@ -301,7 +361,7 @@ fn block(
                 unit_code: "C62",
                 unit_price: price,
                 net: cents(price),
-                period: (terms.start, terms.end.unwrap_or(period.1)),
+                period: (terms.start, terms.end.unwrap_or(period.1).max(terms.start)),
                 charge: Some(Charge::Block(terms.start)),
             }),
             None => out.warnings.push(format!(
@@ -319,6 +379,8 @@ fn block(
         .sum();
     let left = (block_minutes - charged.minutes).max(0);
     let over = (total - left).max(0);
+    let first = work.iter().map(|w| w.date).min().expect("work");
+    let last = work.iter().map(|w| w.date).max().expect("work");
     let line = if over > 0 {
         let Some(rate) = terms.hourly_rate else {
             out.warnings.push(format!(
@@ -328,9 +390,7 @@ fn block(
             ));
             return;
         };
-        let first = work.iter().map(|w| w.date).min().expect("work");
-        let last = work.iter().map(|w| w.date).max().expect("work");
-        out.lines.push(Priced {
+        Priced {
             kind: LineKind::Overage,
             description: format!(
                 "{}: {} h beyond the prepaid block",
@@ -343,15 +403,20 @@ fn block(
             net: time_amount(over, rate),
             period: (first, last),
             charge: None,
-        });
-        Some(out.lines.len() - 1)
+        }
     } else {
-        None
+        covered(
+            format!(
+                "{}: {} h from the prepaid block, {} h left",
+                terms.name,
+                fmt_hours(total),
+                fmt_hours(left - total)
+            ),
+            total,
+            (first, last),
+        )
     };
-    for w in work {
-        out.items
-            .push((w.item, rounded(w.minutes, terms.increment_minutes), line));
-    }
+    link(out, line, work, terms.increment_minutes);
 }
 
 /// Time at the hourly rate, one line per ticket.
@@ -553,11 +618,10 @@ mod tests {
         t.kind = Kind::BlockHours;
         t.monthly_fee = Some(d("850.00"));
         let b = bill(&t, nov(), &[work("2026-11-03", 480)], &Charged::default());
-        assert_eq!(b.lines.len(), 1, "8 of 10 h used: no overage");
-        assert_eq!(
-            (b.lines[0].kind, b.lines[0].net),
-            (LineKind::Block, d("850.00"))
-        );
+        assert_eq!(b.lines.len(), 2, "the block, and 8 of its 10 h used");
+        assert_eq!((b.lines[0].kind, b.lines[0].net), (LineKind::Block, d("850.00")));
+        assert_eq!((b.lines[1].quantity, b.lines[1].net), (d("8"), d("0")));
+        assert_eq!(b.items.len(), 1, "the used hours are recorded");
         let charged = Charged {
             block: true,
             minutes: 480,
@@ -566,10 +630,50 @@ mod tests {
         let dec = (date("2026-12-01"), date("2026-12-31"));
         let b = bill(&t, dec, &[work("2026-12-03", 180)], &charged);
         assert_eq!(b.lines.len(), 1);
-        assert_eq!(
-            (b.lines[0].kind, b.lines[0].quantity),
-            (LineKind::Overage, d("1"))
-        );
+        assert_eq!((b.lines[0].kind, b.lines[0].quantity), (LineKind::Overage, d("1")));
+    }
+
+    #[test]
+    fn a_block_that_started_before_the_period_is_charged_in_the_first_run() {
+        let mut t = msa("2026-10-20");
+        t.kind = Kind::BlockHours;
+        t.monthly_fee = Some(d("850.00"));
+        let b = bill(&t, nov(), &[], &Charged::default());
+        assert_eq!((b.lines.len(), b.lines[0].kind), (1, LineKind::Block));
+    }
+
+    #[test]
+    fn a_month_s_fee_is_charged_once_whatever_part_a_run_covers() {
+        let first_half = (date("2026-11-01"), date("2026-11-15"));
+        let b = bill(&msa("2026-01-01"), first_half, &[], &Charged::default());
+        assert_eq!((b.lines.len(), b.lines[0].net), (1, d("1000.00")), "the whole month");
+        assert_eq!(b.lines[0].charge, Some(Charge::Fee(date("2026-11-01"))));
+        let charged = Charged {
+            fees: [date("2026-11-01")].into(),
+            ..Charged::default()
+        };
+        let second_half = (date("2026-11-16"), date("2026-11-30"));
+        assert!(bill(&msa("2026-01-01"), second_half, &[], &charged).lines.is_empty());
+    }
+
+    #[test]
+    fn included_hours_a_run_billed_are_not_included_again() {
+        let charged = Charged {
+            fees: [date("2026-11-01")].into(),
+            month_minutes: [(date("2026-11-01"), 720)].into(),
+            ..Charged::default()
+        };
+        let b = bill(&msa("2026-01-01"), nov(), &[work("2026-11-20", 180)], &charged);
+        assert_eq!(b.lines.len(), 1);
+        assert_eq!((b.lines[0].kind, b.lines[0].quantity), (LineKind::Overage, d("3")));
+    }
+
+    #[test]
+    fn time_within_the_included_hours_is_shown_at_nothing() {
+        let b = bill(&msa("2026-01-01"), nov(), &[work("2026-11-20", 90)], &Charged::default());
+        assert_eq!(b.lines.len(), 2);
+        assert_eq!((b.lines[1].kind, b.lines[1].quantity, b.lines[1].net), (LineKind::Time, d("1.5"), d("0")));
+        assert_eq!(b.items[0].2, Some(1));
     }
 
     #[test]

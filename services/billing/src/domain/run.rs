@@ -44,6 +44,8 @@ pub struct NewRun {
 impl NewRun {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut e = FieldErrors::default();
+        e.date("period.from", Some(self.period.from));
+        e.date("period.to", Some(self.period.to));
         let days = (self.period.to - self.period.from).num_days();
         if days < 0 {
             e.add_code(

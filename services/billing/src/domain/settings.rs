@@ -100,9 +100,9 @@ pub struct SettingsInput {
     #[serde(default = "credit_note_format")]
     #[schema(schema_with = formats::number_format)]
     pub credit_note_number_format: String,
-    /// Percent, 0 to 99.99.
+    /// Percent, above 0 and below 100.
     #[serde(default = "vat_rate", with = "psa_http::decimal::string")]
-    #[schema(schema_with = formats::decimal::<2, 2>)]
+    #[schema(schema_with = formats::positive_decimal::<2, 2>)]
     pub default_vat_rate: Decimal,
     #[serde(default = "skr03")]
     pub chart_of_accounts: ChartOfAccounts,
@@ -258,14 +258,22 @@ impl SettingsInput {
                 e.add(field, why);
             }
         }
-        if self.invoice_number_format == self.credit_note_number_format {
+        if let (Ok(a), Ok(b)) = (
+            NumberFormat::parse(&self.invoice_number_format),
+            NumberFormat::parse(&self.credit_note_number_format),
+        ) && a.overlaps(&b)
+        {
             e.add_code(
                 "credit_note_number_format",
                 "inconsistent",
-                "must differ from invoice_number_format (the two series must not share numbers)",
+                "must not print numbers invoice_number_format prints (the two series must not share numbers)",
             );
         }
         e.decimal("default_vat_rate", Some(self.default_vat_rate), 2, 2);
+        if self.default_vat_rate.is_zero() {
+            // Category S needs a rate above 0 (BR-S-05); zero-rated is Z.
+            e.add("default_vat_rate", "must be above 0");
+        }
         if self.accounts.len() > ACCOUNTS_MAX {
             e.add("accounts", "at most 100 accounts");
         }

@@ -290,6 +290,7 @@ pub struct Release<'a> {
     pub buyer: &'a Buyer,
     pub seller: &'a Seller,
     pub totals: &'a Totals,
+    pub period: (NaiveDate, NaiveDate),
 }
 
 pub async fn release(
@@ -300,6 +301,7 @@ pub async fn release(
     let sql = format!(
         "update billing.invoices set status = 'released', number = $2, issue_date = $3,
            due_date = $4, buyer = $5, seller = $6, net_total = $7, tax_total = $8, gross_total = $9,
+           period_from = $10, period_to = $11,
            released_at = now(), version = version + 1, updated_at = now()
          where id = $1 and status = 'draft' returning {COLUMNS}"
     );
@@ -313,6 +315,8 @@ pub async fn release(
         .bind(r.totals.net)
         .bind(r.totals.tax)
         .bind(r.totals.gross)
+        .bind(r.period.0)
+        .bind(r.period.1)
         .fetch_one(conn)
         .await
 }
@@ -331,6 +335,16 @@ pub async fn next_number(
          returning last",
         series,
         period
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether a document of the tenant has this number already.
+pub async fn number_exists(conn: &mut PgConnection, number: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from billing.invoices where number = $1) as "taken!""#,
+        number
     )
     .fetch_one(conn)
     .await
@@ -361,8 +375,16 @@ pub async fn credited(
         .collect())
 }
 
-/// What was charged under a contract before.
+/// What was charged under a contract before. The contract's row stays
+/// locked until the transaction ends, so runs billing it at the same time
+/// take turns and each sees what the other charged and used.
 pub async fn charged(conn: &mut PgConnection, contract: Uuid) -> Result<Charged, sqlx::Error> {
+    sqlx::query!(
+        "select id from billing.contracts where id = $1 for update",
+        contract
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let rows = sqlx::query!(
         "select kind, period_start from billing.contract_charges where contract_id = $1",
         contract
@@ -375,11 +397,12 @@ pub async fn charged(conn: &mut PgConnection, contract: Uuid) -> Result<Charged,
         .map(|r| r.period_start)
         .collect();
     let block = rows.iter().any(|r| r.kind == "block");
-    let minutes = crate::repo::items::billed_minutes(conn, contract).await?;
+    let month_minutes = crate::repo::items::billed_minutes(conn, contract).await?;
     Ok(Charged {
         fees,
         block,
-        minutes,
+        minutes: month_minutes.values().sum(),
+        month_minutes,
     })
 }
 

@@ -3,6 +3,8 @@
 //! `billing.billable_items` (billable, not deleted, with the ticket's
 //! customer and contract).
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue};
 use psa_tickets::domain::time_entry::TimeEntry;
@@ -223,9 +225,11 @@ pub async fn invoice(
             },
         );
     sqlx::query!(
-        "insert into billing.invoice_items (item_id, invoice_id, line_id, contract_id, billed_minutes)
-         select item, $1, line, contract, minutes
-         from unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::int[]) as u(item, line, contract, minutes)",
+        "insert into billing.invoice_items (item_id, invoice_id, line_id, contract_id, billed_minutes,
+           entry_version)
+         select u.item, $1, u.line, u.contract, u.minutes, i.entry_version
+         from unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::int[]) as u(item, line, contract, minutes)
+         join billing.items i on i.id = u.item",
         invoice,
         &items,
         &lines as &[Option<Uuid>],
@@ -247,41 +251,72 @@ pub async fn invoice(
 }
 
 /// Gives the items of a draft (or of one of its lines) back: invoiced →
-/// approved. Their links go with the draft or line (cascade) or here.
+/// approved, or pending when the time entry changed since it was billed
+/// (nobody approved what it says now). Their links go here.
 pub async fn give_back(
     conn: &mut PgConnection,
     invoice: Uuid,
     line: Option<Uuid>,
 ) -> Result<Vec<BillableItem>, sqlx::Error> {
-    let ids = sqlx::query_scalar!(
+    let links = sqlx::query!(
         "delete from billing.invoice_items
          where invoice_id = $1 and ($2::uuid is null or line_id = $2)
-         returning item_id",
+         returning item_id, entry_version",
         invoice,
         line
     )
     .fetch_all(&mut *conn)
     .await?;
+    let ids: Vec<Uuid> = links.iter().map(|l| l.item_id).collect();
+    let versions: Vec<i64> = links.iter().map(|l| l.entry_version).collect();
     sqlx::query!(
-        "update billing.items set status = 'approved', invoice_id = null, version = version + 1,
-           updated_at = now()
-         where id = any($1) and status = 'invoiced'",
-        &ids
+        "update billing.items i set
+           status = case when i.entry_version = g.entry_version then 'approved' else 'pending' end,
+           approved_by = case when i.entry_version = g.entry_version then i.approved_by end,
+           approved_at = case when i.entry_version = g.entry_version then i.approved_at end,
+           invoice_id = null, version = i.version + 1, updated_at = now()
+         from unnest($1::uuid[], $2::bigint[]) as g(id, entry_version)
+         where i.id = g.id and i.status = 'invoiced'",
+        &ids,
+        &versions
     )
     .execute(&mut *conn)
     .await?;
     lock(conn, &ids).await
 }
 
-/// Minutes billed under a contract so far (a block's consumption).
-pub async fn billed_minutes(conn: &mut PgConnection, contract: Uuid) -> Result<i64, sqlx::Error> {
+/// How many time entries on a draft changed, stopped being billable or
+/// were deleted since the run billed them.
+pub async fn changed_since_billed(conn: &mut PgConnection, invoice: Uuid) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select coalesce(sum(billed_minutes), 0)::bigint as "minutes!"
-           from billing.invoice_items where contract_id = $1"#,
-        contract
+        r#"select count(*) as "changed!" from billing.invoice_items ii
+           join billing.items i on i.tenant_id = ii.tenant_id and i.id = ii.item_id
+           where ii.invoice_id = $1
+             and (i.deleted or not i.billable or i.entry_version <> ii.entry_version)"#,
+        invoice
     )
     .fetch_one(conn)
     .await
+}
+
+/// Minutes billed under a contract so far, per month of the work (its
+/// first day): a month's used included hours, and summed a block's.
+pub async fn billed_minutes(
+    conn: &mut PgConnection,
+    contract: Uuid,
+) -> Result<HashMap<NaiveDate, i64>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select date_trunc('month', i.work_date)::date as "month!",
+             sum(ii.billed_minutes)::bigint as "minutes!"
+           from billing.invoice_items ii
+           join billing.items i on i.tenant_id = ii.tenant_id and i.id = ii.item_id
+           where ii.contract_id = $1
+           group by 1"#,
+        contract
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.month, r.minutes)).collect())
 }
 
 /// What the item list filters by (all optional, combined with `and`).

@@ -122,7 +122,8 @@ pub async fn customer_done(
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
-        "update billing.invoice_runs set heartbeat_at = now() where id = $1",
+        "update billing.invoice_runs set heartbeat_at = now(), version = version + 1,
+           updated_at = now() where id = $1",
         run
     )
     .execute(conn)
@@ -138,7 +139,9 @@ pub async fn finish(conn: &mut PgConnection, run: Uuid) -> Result<(), sqlx::Erro
                                       where run_id = $1 and status = 'failed')
                          then 'failed' else 'completed' end,
            finished_at = now(), version = version + 1, updated_at = now()
-         where id = $1 and status = 'running'",
+         where id = $1 and status = 'running'
+           and not exists (select 1 from billing.invoice_run_customers
+                           where run_id = $1 and status = 'pending')",
         run
     )
     .execute(conn)

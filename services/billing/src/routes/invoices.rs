@@ -17,6 +17,7 @@ use crate::domain::invoice::{
     DraftInput, Invoice, InvoiceDocument, InvoiceStatus, InvoiceType, LineKind, NewInvoice,
 };
 use crate::error::Error;
+use crate::events::INVOICE_GENERATED;
 use crate::repo::invoices::{InvoiceFilters, NewDraft, NewLine};
 use crate::state::BillingState;
 use crate::{INVOICES_READ, INVOICES_WRITE, repo};
@@ -162,6 +163,7 @@ pub async fn create_invoice(
         }
         let draft = repo::invoices::retotal(tx, draft.id).await?;
         let doc = repo::invoices::document(tx, draft).await?;
+        tx.emit(&INVOICE_GENERATED, doc.invoice.id, &doc).await?;
         let location = format!("/v1/invoices/{}", doc.invoice.id);
         Ok(Stored::created(&location, &doc, doc.invoice.version)?)
     })

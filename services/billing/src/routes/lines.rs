@@ -14,7 +14,9 @@ use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, St
 use psa_kernel::{Idempotency, Stored, Tx, with_etag};
 use uuid::Uuid;
 
-use crate::domain::invoice::{InvoiceDocument, InvoiceLine, LINES_MAX, LineInput, LineKind};
+use crate::domain::invoice::{
+    InvoiceDocument, InvoiceLine, InvoiceType, LINES_MAX, LineInput, LineKind,
+};
 use crate::error::Error;
 use crate::repo::invoices::NewLine;
 use crate::routes::invoices::draft;
@@ -40,9 +42,9 @@ async fn line_of(tx: &mut Tx, invoice: Uuid, line_id: Uuid) -> Result<InvoiceLin
 
 /// Adds a line to a draft (VAT from the buyer unless the line says it).
 #[utoipa::path(post, path = "/v1/invoices/{id}/lines", tag = "invoices", request_body = LineInput,
-    params(("id" = Uuid, Path), docs::IdempotencyKey),
+    params(("id" = Uuid, Path), docs::IdempotencyKey, docs::IfMatch),
     responses((status = 201, body = InvoiceDocument, headers(("Location" = String), ("ETag" = String))),
-        BadRequest, Denied, docs::BodyRefused, NotFound, Conflict, Invalid),
+        BadRequest, Denied, docs::BodyRefused, NotFound, Conflict, Stale, Invalid),
     security(("bearer" = ["invoices:write"])))]
 pub async fn add_line(
     State(state): State<BillingState>,
@@ -56,6 +58,9 @@ pub async fn add_line(
     psa_kernel::post(tx, &idem, body, async |tx, input: LineInput| {
         checked(&input)?;
         let inv = draft(tx, &headers, id).await?;
+        if inv.invoice_type == InvoiceType::CreditNote {
+            return Err(Error::CreditNoteLines);
+        }
         if repo::invoices::lines(tx, id).await?.len() >= LINES_MAX {
             return Err(Error::Validation(vec![psa_http::FieldError::new(
                 "lines",
@@ -107,6 +112,9 @@ pub async fn patch_line(
 ) -> Result<Response, Error> {
     let mut tx = Tx::begin(&state.store, &caller, INVOICES_WRITE.name).await?;
     let mut inv = draft(&mut tx, &headers, id).await?;
+    if inv.invoice_type == InvoiceType::CreditNote {
+        return Err(Error::CreditNoteLines);
+    }
     let current = line_of(&mut tx, id, line_id).await?;
     if let Some(next) = merge_patch::changed(&LineInput::from(&current), &patch)? {
         checked(&next)?;
@@ -121,7 +129,13 @@ pub async fn patch_line(
                 quantity: next.quantity,
                 unit_code: next.unit_code,
                 unit_price: next.unit_price,
-                net: next.net(),
+                // A run's line keeps its amount (a prorated fee, time at
+                // the rate) unless its quantity or price changes.
+                net: if (next.quantity, next.unit_price) == (current.quantity, current.unit_price) {
+                    current.net_amount
+                } else {
+                    next.net()
+                },
                 vat_category: vat.category,
                 vat_rate: vat.rate,
                 exemption_reason: vat.exemption_reason.as_deref(),

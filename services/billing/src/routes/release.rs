@@ -25,14 +25,22 @@ use crate::domain::invoice::{
 };
 use crate::domain::money::cents;
 use crate::error::Error;
-use crate::events::{CREDIT_NOTE_RELEASED, INVOICE_RELEASED};
+use crate::events::{CREDIT_NOTE_RELEASED, INVOICE_GENERATED, INVOICE_RELEASED};
 use crate::repo::invoices::{NewDraft, NewLine, Release};
 use crate::state::BillingState;
 use crate::{INVOICES_RELEASE, INVOICES_WRITE, repo};
 
-/// A credit note's lines must stay within what remains of the invoice's:
-/// 422 `credit_exceeds_remaining` naming each line that does not.
-async fn check_remaining(tx: &mut Tx, note: &Invoice, lines: &[InvoiceLine]) -> Result<(), Error> {
+/// A credit note's lines must credit the invoice's lines as they were
+/// (category, rate, price) and stay within what remains of each, and the
+/// note within what remains of the invoice's gross (VAT rounded per note
+/// could otherwise credit a cent more): 422 `credit_exceeds_remaining`
+/// naming what does not fit.
+async fn check_remaining(
+    tx: &mut Tx,
+    note: &Invoice,
+    lines: &[InvoiceLine],
+    gross: rust_decimal::Decimal,
+) -> Result<(), Error> {
     let original =
         repo::invoices::fetch(tx, note.preceding_invoice_id.expect("a credit note"), true)
             .await?
@@ -46,8 +54,22 @@ async fn check_remaining(tx: &mut Tx, note: &Invoice, lines: &[InvoiceLine]) -> 
             .iter()
             .find(|o| Some(o.id) == l.credited_line_id)
         else {
+            e.add_code(
+                &format!("lines[{i}]"),
+                "unknown_line",
+                "credits no line of the invoice",
+            );
             continue;
         };
+        if (l.vat_category, l.vat_rate, l.unit_price)
+            != (orig.vat_category, orig.vat_rate, orig.unit_price)
+        {
+            e.add_code(
+                &format!("lines[{i}]"),
+                "inconsistent",
+                format!("credits line {} at another price or VAT", orig.position),
+            );
+        }
         let (qty, net) = credited.get(&orig.id).copied().unwrap_or_default();
         if qty > orig.quantity || net > orig.net_amount {
             e.add_code(
@@ -56,6 +78,16 @@ async fn check_remaining(tx: &mut Tx, note: &Invoice, lines: &[InvoiceLine]) -> 
                 format!("credits more of line {} than remains", orig.position),
             );
         }
+    }
+    let open = repo::invoices::open_amount(tx, &original)
+        .await?
+        .unwrap_or_default();
+    if gross > open {
+        e.add_code(
+            "lines",
+            "exceeds_remaining",
+            format!("credits {gross}, more than the {open} the invoice still asks for"),
+        );
     }
     e.finish().map_err(Error::CreditExceeds)
 }
@@ -87,8 +119,9 @@ pub async fn release_invoice(
         return Err(Error::InvoiceReleased);
     }
     let lines = repo::invoices::lines(&mut tx, id).await?;
+    let totals = totals_of(&lines);
     if inv.invoice_type == InvoiceType::CreditNote {
-        check_remaining(&mut tx, &inv, &lines).await?;
+        check_remaining(&mut tx, &inv, &lines, totals.gross).await?;
     }
     let settings = repo::settings::fetch(&mut tx, false).await?;
     let buyer = match inv.invoice_type {
@@ -98,10 +131,20 @@ pub async fn release_invoice(
             .await?
             .unwrap_or_else(|| inv.buyer.0.clone()),
     };
-    let totals = totals_of(&lines);
     let mut checked = inv.clone();
     checked.gross_total = totals.gross;
-    let problems = release_problems(&checked, &lines, &settings, &buyer);
+    let mut problems = release_problems(&checked, &lines, &settings, &buyer);
+    let changed = repo::items::changed_since_billed(&mut tx, id).await?;
+    if changed > 0 {
+        problems.push(FieldError::with_code(
+            "lines",
+            "time_changed",
+            format!(
+                "{changed} time entries on this draft changed or were deleted since they were billed: \
+                 remove their lines (their time goes back for approval) or delete the draft"
+            ),
+        ));
+    }
     let seller = match Seller::from_settings(&settings) {
         Some(seller) if problems.is_empty() => seller,
         _ => return Err(Error::ReleaseInvalid(problems)),
@@ -118,6 +161,9 @@ pub async fn release_invoice(
     };
     let seq = repo::invoices::next_number(&mut tx, series, &format.period(issue_date)).await?;
     let number = format.render(issue_date, seq);
+    if repo::invoices::number_exists(&mut tx, &number).await? {
+        return Err(Error::NumberTaken(number));
+    }
     let released = repo::invoices::release(
         &mut tx,
         id,
@@ -128,6 +174,12 @@ pub async fn release_invoice(
             buyer: &buyer,
             seller: &seller,
             totals: &totals,
+            // The service period (§14 UStG, BG-14): the draft's, else the
+            // issue date as the date of the service.
+            period: match (inv.period_from, inv.period_to) {
+                (Some(from), Some(to)) => (from, to),
+                _ => (issue_date, issue_date),
+            },
         },
     )
     .await?;
@@ -182,7 +234,16 @@ pub async fn create_credit_note(
             Some(asked) => {
                 let mut out = vec![];
                 let mut unknown = vec![];
+                let mut seen = std::collections::HashSet::new();
                 for (i, a) in asked.iter().enumerate() {
+                    if !seen.insert(a.line_id) {
+                        unknown.push(FieldError::with_code(
+                            format!("lines[{i}].line_id"),
+                            "inconsistent",
+                            "names a line named before",
+                        ));
+                        continue;
+                    }
                     match lines.iter().find(|l| l.id == a.line_id) {
                         Some(l) => out.push((l, a.quantity, format!("lines[{i}].quantity"))),
                         None => unknown.push(FieldError::with_code(
@@ -269,6 +330,7 @@ pub async fn create_credit_note(
         }
         let note = repo::invoices::retotal(tx, note.id).await?;
         let doc = repo::invoices::document(tx, note).await?;
+        tx.emit(&INVOICE_GENERATED, doc.invoice.id, &doc).await?;
         let location = format!("/v1/invoices/{}", doc.invoice.id);
         Ok(Stored::created(&location, &doc, doc.invoice.version)?)
     })

@@ -234,6 +234,26 @@ async fn credit_notes_credit_at_most_what_remains() {
     );
     assert_eq!(note["preceding_number"], inv["number"]);
     let note_id = note["id"].as_str().unwrap();
+    // Its lines are the invoice's: none added, none changed.
+    w.c.post(
+        &format!("/v1/invoices/{note_id}/lines"),
+        json!({"description": "more", "quantity": "999", "unit_price": "99999"}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "credit_note_lines");
+    let note_line = lines_of(&note)[0]["id"].as_str().unwrap();
+    w.c.patch(
+        &format!("/v1/invoices/{note_id}/lines/{note_line}"),
+        json!({"quantity": "2"}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "credit_note_lines");
+    w.c.post(
+        &format!("/v1/invoices/{id}/credit-notes"),
+        json!({"lines": [{"line_id": support, "quantity": "1"}, {"line_id": support, "quantity": "1"}]}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let released_note =
         w.c.post(&format!("/v1/invoices/{note_id}/release"), json!({}))
             .await
@@ -414,4 +434,33 @@ async fn drafts_change_by_merge_patch_and_their_totals_follow_the_lines() {
         (empty["net_total"].as_str(), lines_of(&empty).len()),
         (Some("0.00"), 0)
     );
+}
+
+#[tokio::test]
+async fn release_rules_beyond_the_lines() {
+    let w = World::new().await;
+    w.seller().await;
+    // Outside the scope of VAT does not mix with other categories.
+    let abroad = w.customer(json!({"vat_treatment": "outside_scope",
+        "address": {"line1": "1 Main St", "postal_code": "10001", "city": "New York", "country": "US"}})).await;
+    let d = w.c.create("/v1/invoices", json!({"customer_id": abroad, "lines": [
+        {"description": "Remote support", "quantity": "1", "unit_price": "95.00"},
+        {"description": "Hardware", "quantity": "1", "unit_price": "500.00", "vat_category": "S", "vat_rate": "19.00"}]})).await;
+    assert_eq!(lines_of(&d)[0]["vat_category"], "O");
+    let refused = w.c.post(&format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()), json!({})).await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
+    assert_eq!(refused.error_fields(), vec!["lines"]);
+    // A public buyer on XRechnung needs its Leitweg-ID.
+    let public = w.customer(json!({"einvoice_format": "xrechnung"})).await;
+    let d = w.c.create("/v1/invoices", json!({"customer_id": public, "lines": [
+        {"description": "Support", "quantity": "1", "unit_price": "95.00"}]})).await;
+    let refused = w.c.post(&format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()), json!({})).await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
+    assert_eq!(refused.error_fields(), vec!["buyer.leitweg_id"]);
+    // Without a period the service date is the issue date.
+    let d = w.c.create("/v1/invoices", json!({"customer_id": w.customer(json!({})).await, "lines": [
+        {"description": "Support", "quantity": "1", "unit_price": "95.00"}]})).await;
+    let r = w.c.post(&format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()), json!({})).await
+        .assert_status(StatusCode::OK);
+    assert_eq!((r["period_from"].clone(), r["period_to"].clone()), (r["issue_date"].clone(), r["issue_date"].clone()));
 }

@@ -304,8 +304,70 @@ async fn a_month_of_managed_services_is_the_fee_and_the_overage() {
         (again["status"].as_str(), again["invoices_created"].as_i64()),
         (Some("completed"), Some(0))
     );
+    // Time approved late is billed by a later run, as overage: the month's
+    // included hours were used by the first.
+    let late = w.log(ticket, "2026-11-20", 180, true).await;
+    w.approve(&[late]).await;
+    let late_run = w.run("2026-11-01", "2026-11-30").await;
+    let d = &w.drafts_of(&late_run).await[0];
+    let lines = lines_of(d);
+    assert_eq!(lines.len(), 1, "no second fee: {d}");
+    assert_eq!(
+        (lines[0]["kind"].as_str(), lines[0]["quantity"].as_str(), lines[0]["net_amount"].as_str()),
+        (Some("overage"), Some("3.0000"), Some("285.00"))
+    );
 }
 
+#[tokio::test]
+async fn a_draft_whose_time_changed_is_not_released_and_gives_the_time_back_for_approval() {
+    let w = World::new().await;
+    w.seller().await;
+    let customer = w.customer(json!({})).await;
+    w.contract(
+        customer,
+        json!({"type": "time_and_materials", "monthly_fee": null, "included_hours": null}),
+    )
+    .await;
+    let ticket = w.ticket(customer).await;
+    let entry = w.log(ticket, "2026-11-02", 60, true).await;
+    w.approve(&[entry]).await;
+    let run = w.run("2026-11-01", "2026-11-30").await;
+    let d = &w.drafts_of(&run).await[0];
+    let id = d["id"].as_str().unwrap();
+    // Edited in tickets before tickets heard it is invoiced.
+    w.time("time_entry.updated", (entry, ticket), "2026-11-02", 90, true, 2).await;
+    let refused = w
+        .c
+        .post(&format!("/v1/invoices/{id}/release"), json!({}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
+    assert_eq!(refused.error_fields(), vec!["lines"]);
+    w.c.delete(&format!("/v1/invoices/{id}")).await.assert_status(StatusCode::NO_CONTENT);
+    let item = w.c.get(&format!("/v1/billing/items/{entry}")).await.body;
+    assert_eq!(
+        (item["status"].as_str(), item["minutes"].as_i64()),
+        (Some("pending"), Some(90)),
+        "what it says now was never approved"
+    );
+}
+
+#[tokio::test]
+async fn time_within_the_included_hours_is_shown_at_nothing_and_used() {
+    let w = World::new().await;
+    let customer = w.customer(json!({})).await;
+    w.contract(customer, json!({})).await;
+    let ticket = w.ticket(customer).await;
+    let entry = w.log(ticket, "2026-11-02", 90, true).await;
+    w.approve(&[entry]).await;
+    let run = w.run("2026-11-01", "2026-11-30").await;
+    let lines = lines_of(&w.drafts_of(&run).await[0]).clone();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[1]["quantity"].as_str(), lines[1]["net_amount"].as_str()),
+        (Some("1.5000"), Some("0.00"))
+    );
+    assert_eq!(w.c.get(&format!("/v1/billing/items/{entry}")).await["status"], "invoiced");
+}
 #[tokio::test]
 async fn the_same_idempotency_key_answers_the_same_run() {
     let w = World::new().await;
@@ -501,6 +563,14 @@ async fn settings_are_validated_and_series_are_formats() {
     let fields = bad.error_fields();
     for f in ["iban", "invoice_number_format", "default_vat_rate", "bic"] {
         assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    for bad in [
+        json!({"invoice_number_format": "RE{seq}", "credit_note_number_format": "RE{seq:02}"}),
+        json!({"default_vat_rate": "0"}),
+    ] {
+        w.c.patch("/v1/billing/settings", bad)
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     }
     w.c.patch("/v1/billing/settings", json!({"default_vat_rate": 19}))
         .await
