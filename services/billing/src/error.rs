@@ -19,10 +19,14 @@ pub enum Error {
     #[error("a credit note cannot be credited")]
     NotAnInvoice,
     /// A credit note's lines come from its invoice (409 `credit_note_lines`).
-    #[error("a credit note's lines credit its invoice's lines; remove one or write a new credit note")]
+    #[error(
+        "a credit note's lines credit its invoice's lines; remove one or write a new credit note"
+    )]
     CreditNoteLines,
     /// The series would repeat a number (409 `number_taken`).
-    #[error("the number {0} exists already: the series' format repeats an earlier number; change the format")]
+    #[error(
+        "the number {0} exists already: the series' format repeats an earlier number; change the format"
+    )]
     NumberTaken(String),
     /// What a credit note asks for is more than what remains (422 `credit_exceeds_remaining`).
     #[error("the credit note exceeds what remains uncredited")]

@@ -537,12 +537,28 @@ pub fn release_problems(
         // XRechnung: BT-10 (BR-DE-15), the seller's contact (BR-DE-2, 5, 6, 7)
         // and electronic address (PEPPOL-EN16931-R020).
         if buyer.leitweg_id.is_none() {
-            missing(&mut e, "buyer.leitweg_id", "an XRechnung buyer's Leitweg-ID");
+            missing(
+                &mut e,
+                "buyer.leitweg_id",
+                "an XRechnung buyer's Leitweg-ID",
+            );
         }
         for (field, value, what) in [
-            ("seller.contact_name", &seller.contact_name, "the seller's contact name"),
-            ("seller.contact_phone", &seller.contact_phone, "the seller's contact phone"),
-            ("seller.contact_email", &seller.contact_email, "the seller's contact e-mail"),
+            (
+                "seller.contact_name",
+                &seller.contact_name,
+                "the seller's contact name",
+            ),
+            (
+                "seller.contact_phone",
+                &seller.contact_phone,
+                "the seller's contact phone",
+            ),
+            (
+                "seller.contact_email",
+                &seller.contact_email,
+                "the seller's contact e-mail",
+            ),
             (
                 "seller.electronic_address",
                 &seller.electronic_address,
@@ -554,7 +570,10 @@ pub fn release_problems(
             }
         }
     }
-    let outside = lines.iter().filter(|l| l.vat_category == VatCategory::O).count();
+    let outside = lines
+        .iter()
+        .filter(|l| l.vat_category == VatCategory::O)
+        .count();
     if outside > 0 && outside < lines.len() {
         e.add_code(
             "lines",

@@ -619,7 +619,10 @@ mod tests {
         t.monthly_fee = Some(d("850.00"));
         let b = bill(&t, nov(), &[work("2026-11-03", 480)], &Charged::default());
         assert_eq!(b.lines.len(), 2, "the block, and 8 of its 10 h used");
-        assert_eq!((b.lines[0].kind, b.lines[0].net), (LineKind::Block, d("850.00")));
+        assert_eq!(
+            (b.lines[0].kind, b.lines[0].net),
+            (LineKind::Block, d("850.00"))
+        );
         assert_eq!((b.lines[1].quantity, b.lines[1].net), (d("8"), d("0")));
         assert_eq!(b.items.len(), 1, "the used hours are recorded");
         let charged = Charged {
@@ -630,7 +633,10 @@ mod tests {
         let dec = (date("2026-12-01"), date("2026-12-31"));
         let b = bill(&t, dec, &[work("2026-12-03", 180)], &charged);
         assert_eq!(b.lines.len(), 1);
-        assert_eq!((b.lines[0].kind, b.lines[0].quantity), (LineKind::Overage, d("1")));
+        assert_eq!(
+            (b.lines[0].kind, b.lines[0].quantity),
+            (LineKind::Overage, d("1"))
+        );
     }
 
     #[test]
@@ -646,14 +652,22 @@ mod tests {
     fn a_month_s_fee_is_charged_once_whatever_part_a_run_covers() {
         let first_half = (date("2026-11-01"), date("2026-11-15"));
         let b = bill(&msa("2026-01-01"), first_half, &[], &Charged::default());
-        assert_eq!((b.lines.len(), b.lines[0].net), (1, d("1000.00")), "the whole month");
+        assert_eq!(
+            (b.lines.len(), b.lines[0].net),
+            (1, d("1000.00")),
+            "the whole month"
+        );
         assert_eq!(b.lines[0].charge, Some(Charge::Fee(date("2026-11-01"))));
         let charged = Charged {
             fees: [date("2026-11-01")].into(),
             ..Charged::default()
         };
         let second_half = (date("2026-11-16"), date("2026-11-30"));
-        assert!(bill(&msa("2026-01-01"), second_half, &[], &charged).lines.is_empty());
+        assert!(
+            bill(&msa("2026-01-01"), second_half, &[], &charged)
+                .lines
+                .is_empty()
+        );
     }
 
     #[test]
@@ -663,16 +677,32 @@ mod tests {
             month_minutes: [(date("2026-11-01"), 720)].into(),
             ..Charged::default()
         };
-        let b = bill(&msa("2026-01-01"), nov(), &[work("2026-11-20", 180)], &charged);
+        let b = bill(
+            &msa("2026-01-01"),
+            nov(),
+            &[work("2026-11-20", 180)],
+            &charged,
+        );
         assert_eq!(b.lines.len(), 1);
-        assert_eq!((b.lines[0].kind, b.lines[0].quantity), (LineKind::Overage, d("3")));
+        assert_eq!(
+            (b.lines[0].kind, b.lines[0].quantity),
+            (LineKind::Overage, d("3"))
+        );
     }
 
     #[test]
     fn time_within_the_included_hours_is_shown_at_nothing() {
-        let b = bill(&msa("2026-01-01"), nov(), &[work("2026-11-20", 90)], &Charged::default());
+        let b = bill(
+            &msa("2026-01-01"),
+            nov(),
+            &[work("2026-11-20", 90)],
+            &Charged::default(),
+        );
         assert_eq!(b.lines.len(), 2);
-        assert_eq!((b.lines[1].kind, b.lines[1].quantity, b.lines[1].net), (LineKind::Time, d("1.5"), d("0")));
+        assert_eq!(
+            (b.lines[1].kind, b.lines[1].quantity, b.lines[1].net),
+            (LineKind::Time, d("1.5"), d("0"))
+        );
         assert_eq!(b.items[0].2, Some(1));
     }
 

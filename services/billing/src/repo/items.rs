@@ -287,7 +287,10 @@ pub async fn give_back(
 
 /// How many time entries on a draft changed, stopped being billable or
 /// were deleted since the run billed them.
-pub async fn changed_since_billed(conn: &mut PgConnection, invoice: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn changed_since_billed(
+    conn: &mut PgConnection,
+    invoice: Uuid,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select count(*) as "changed!" from billing.invoice_items ii
            join billing.items i on i.tenant_id = ii.tenant_id and i.id = ii.item_id

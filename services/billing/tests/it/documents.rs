@@ -447,20 +447,48 @@ async fn release_rules_beyond_the_lines() {
         {"description": "Remote support", "quantity": "1", "unit_price": "95.00"},
         {"description": "Hardware", "quantity": "1", "unit_price": "500.00", "vat_category": "S", "vat_rate": "19.00"}]})).await;
     assert_eq!(lines_of(&d)[0]["vat_category"], "O");
-    let refused = w.c.post(&format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()), json!({})).await
+    let refused =
+        w.c.post(
+            &format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
     assert_eq!(refused.error_fields(), vec!["lines"]);
     // A public buyer on XRechnung needs its Leitweg-ID.
     let public = w.customer(json!({"einvoice_format": "xrechnung"})).await;
-    let d = w.c.create("/v1/invoices", json!({"customer_id": public, "lines": [
-        {"description": "Support", "quantity": "1", "unit_price": "95.00"}]})).await;
-    let refused = w.c.post(&format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()), json!({})).await
+    let d =
+        w.c.create(
+            "/v1/invoices",
+            json!({"customer_id": public, "lines": [
+        {"description": "Support", "quantity": "1", "unit_price": "95.00"}]}),
+        )
+        .await;
+    let refused =
+        w.c.post(
+            &format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
     assert_eq!(refused.error_fields(), vec!["buyer.leitweg_id"]);
     // Without a period the service date is the issue date.
-    let d = w.c.create("/v1/invoices", json!({"customer_id": w.customer(json!({})).await, "lines": [
-        {"description": "Support", "quantity": "1", "unit_price": "95.00"}]})).await;
-    let r = w.c.post(&format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()), json!({})).await
+    let d =
+        w.c.create(
+            "/v1/invoices",
+            json!({"customer_id": w.customer(json!({})).await, "lines": [
+        {"description": "Support", "quantity": "1", "unit_price": "95.00"}]}),
+        )
+        .await;
+    let r =
+        w.c.post(
+            &format!("/v1/invoices/{}/release", d["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await
         .assert_status(StatusCode::OK);
-    assert_eq!((r["period_from"].clone(), r["period_to"].clone()), (r["issue_date"].clone(), r["issue_date"].clone()));
+    assert_eq!(
+        (r["period_from"].clone(), r["period_to"].clone()),
+        (r["issue_date"].clone(), r["issue_date"].clone())
+    );
 }

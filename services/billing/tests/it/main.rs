@@ -313,7 +313,11 @@ async fn a_month_of_managed_services_is_the_fee_and_the_overage() {
     let lines = lines_of(d);
     assert_eq!(lines.len(), 1, "no second fee: {d}");
     assert_eq!(
-        (lines[0]["kind"].as_str(), lines[0]["quantity"].as_str(), lines[0]["net_amount"].as_str()),
+        (
+            lines[0]["kind"].as_str(),
+            lines[0]["quantity"].as_str(),
+            lines[0]["net_amount"].as_str()
+        ),
         (Some("overage"), Some("3.0000"), Some("285.00"))
     );
 }
@@ -335,14 +339,23 @@ async fn a_draft_whose_time_changed_is_not_released_and_gives_the_time_back_for_
     let d = &w.drafts_of(&run).await[0];
     let id = d["id"].as_str().unwrap();
     // Edited in tickets before tickets heard it is invoiced.
-    w.time("time_entry.updated", (entry, ticket), "2026-11-02", 90, true, 2).await;
-    let refused = w
-        .c
-        .post(&format!("/v1/invoices/{id}/release"), json!({}))
-        .await
-        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
+    w.time(
+        "time_entry.updated",
+        (entry, ticket),
+        "2026-11-02",
+        90,
+        true,
+        2,
+    )
+    .await;
+    let refused =
+        w.c.post(&format!("/v1/invoices/{id}/release"), json!({}))
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
     assert_eq!(refused.error_fields(), vec!["lines"]);
-    w.c.delete(&format!("/v1/invoices/{id}")).await.assert_status(StatusCode::NO_CONTENT);
+    w.c.delete(&format!("/v1/invoices/{id}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
     let item = w.c.get(&format!("/v1/billing/items/{entry}")).await.body;
     assert_eq!(
         (item["status"].as_str(), item["minutes"].as_i64()),
@@ -363,10 +376,16 @@ async fn time_within_the_included_hours_is_shown_at_nothing_and_used() {
     let lines = lines_of(&w.drafts_of(&run).await[0]).clone();
     assert_eq!(lines.len(), 2);
     assert_eq!(
-        (lines[1]["quantity"].as_str(), lines[1]["net_amount"].as_str()),
+        (
+            lines[1]["quantity"].as_str(),
+            lines[1]["net_amount"].as_str()
+        ),
         (Some("1.5000"), Some("0.00"))
     );
-    assert_eq!(w.c.get(&format!("/v1/billing/items/{entry}")).await["status"], "invoiced");
+    assert_eq!(
+        w.c.get(&format!("/v1/billing/items/{entry}")).await["status"],
+        "invoiced"
+    );
 }
 #[tokio::test]
 async fn the_same_idempotency_key_answers_the_same_run() {
