@@ -324,21 +324,18 @@ async fn invoice_run(
         run["id"].as_str().unwrap_or_default()
     );
     // While the run goes: a list read, one after the other, timed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
-        let (http, token) = (http.clone(), token.to_owned());
+        let (http, token, stop) = (http.clone(), token.to_owned(), stop.clone());
         let url = format!("{base}/v1/invoices?limit=10");
         tokio::spawn(async move {
             let mut times = vec![];
-            loop {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let t = Instant::now();
-                if get(&http, &token, &url).await.is_err() {
-                    break times;
-                }
+                get(&http, &token, &url).await?;
                 times.push(t.elapsed());
-                if times.len() >= 100_000 {
-                    break times;
-                }
             }
+            anyhow::Ok(times)
         })
     };
     let (done, last) = loop {
@@ -348,8 +345,8 @@ async fn invoice_run(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    reader.abort();
-    let mut times = reader.await.unwrap_or_default();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut times = reader.await??;
     times.sort();
     let pct = |p: f64| {
         times
