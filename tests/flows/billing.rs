@@ -55,6 +55,26 @@ async fn time_to_cash_across_modules() {
     let tenant = p.tenant().await;
     let staff = tenant.service_account(BILLING).await;
 
+    // A customer whose contract starts on day 16 of a 30-day month; made
+    // first, so billing has it (CRM's events arrive in order) once it has
+    // the customer below.
+    let late = staff
+        .create(
+            "/v1/customers",
+            json!({"name": "Fabrikam AG", "address": {"line1": "Ring 2", "postal_code": "20095",
+                "city": "Hamburg", "country": "DE"}}),
+        )
+        .await;
+    let late_id = late["id"].as_str().expect("an id");
+    staff
+        .create(
+            "/v1/contracts",
+            json!({"customer_id": late_id, "name": "Managed services", "type": "managed_services",
+                "status": "active", "start_date": "2026-11-16", "currency": "EUR",
+                "monthly_fee": "1000.00", "hourly_rate": "95.00", "included_hours": "10.00"}),
+        )
+        .await;
+
     let customer = staff
         .create(
             "/v1/customers",
@@ -121,6 +141,12 @@ async fn time_to_cash_across_modules() {
         .await
         .assert_status(StatusCode::OK);
 
+    until(
+        &staff,
+        &format!("/v1/billing/customers/{cid}/balance"),
+        |r| r.status == StatusCode::OK,
+    )
+    .await;
     let run = staff
         .post(
             "/v1/invoice-runs",
@@ -132,7 +158,7 @@ async fn time_to_cash_across_modules() {
     let run = until(&staff, &run_path, |r| r["status"] != "running").await;
     assert_eq!(
         (run["status"].as_str(), run["invoices_created"].as_i64()),
-        (Some("completed"), Some(1)),
+        (Some("completed"), Some(2)),
         "{run}"
     );
     let drafts = staff
@@ -141,7 +167,18 @@ async fn time_to_cash_across_modules() {
             run["id"].as_str().unwrap()
         ))
         .await;
-    let id = drafts.items()[0]["id"].as_str().expect("an id").to_owned();
+    let of = |customer: &str| {
+        drafts
+            .items()
+            .iter()
+            .find(|d| d["customer_id"] == customer)
+            .and_then(|d| d["id"].as_str())
+            .expect("a draft")
+            .to_owned()
+    };
+    let half = staff.get(&format!("/v1/invoices/{}", of(late_id))).await;
+    assert_eq!(half["net_total"], "500.00", "15 of 30 days: {half}");
+    let id = of(cid);
     let draft = staff.get(&format!("/v1/invoices/{id}")).await;
     let nets: Vec<&str> = draft["lines"]
         .as_array()
@@ -153,6 +190,22 @@ async fn time_to_cash_across_modules() {
         nets,
         ["1000.00", "237.50"],
         "the fee and 2.5 h overage at 95"
+    );
+
+    let rerun = staff
+        .post(
+            "/v1/invoice-runs",
+            json!({"period": {"from": "2026-11-01", "to": "2026-11-30"}}),
+        )
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    let rerun = until(&staff, rerun.location().expect("a Location"), |r| {
+        r["status"] != "running"
+    })
+    .await;
+    assert_eq!(
+        rerun["invoices_created"], 0,
+        "the rerun adds nothing: {rerun}"
     );
 
     let released = staff
@@ -200,22 +253,23 @@ async fn time_to_cash_across_modules() {
         .assert_status(StatusCode::OK);
     assert_eq!(note["preceding_number"].as_str(), Some(number.as_str()));
 
-    let events = take(&bus, &queue, PATIENCE, |got| got.len() >= 4).await;
+    let events = take(&bus, &queue, PATIENCE, |got| got.len() >= 5).await;
     let seen: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         seen,
         [
             "invoice.generated",
+            "invoice.generated",
             "invoice.released",
             "invoice.generated",
             "credit_note.released"
         ],
-        "the run's draft, its release, the credit note's draft, its release"
+        "the run's two drafts, one released, a credit note's draft, its release"
     );
     assert!(events.iter().all(|e| e.tenantid == tenant.id));
-    assert_eq!(events[1].data["number"].as_str(), Some(number.as_str()));
+    assert_eq!(events[2].data["number"].as_str(), Some(number.as_str()));
     assert_eq!(
-        events[3].data["preceding_number"].as_str(),
+        events[4].data["preceding_number"].as_str(),
         Some(number.as_str())
     );
 }

@@ -15,4 +15,4 @@ pub use config::PlatformConfig;
 pub use module::{Module, ModuleContext, Mounted, Permission};
 pub use psa_events::catalog::{EventSpec, EventType};
 pub use registry::{Registry, Route};
-pub use workers::Workers;
+pub use workers::{Subscription, Workers};

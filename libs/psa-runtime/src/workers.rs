@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use psa_events::Bus;
-use psa_events::outbox::{Consumer, Relay};
+use psa_events::outbox::{Consumer, Handler, Relay};
+
+use crate::config::EventsConfig;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -27,6 +29,17 @@ impl Drop for Worker {
     fn drop(&mut self) {
         self.handle.abort();
     }
+}
+
+/// What a module consumes from the bus: its durable queue, the patterns
+/// bound to it, how often one message may fail before it is dead-lettered,
+/// and the handler that applies an event (in the event's tenant, recorded
+/// in the schema's inbox).
+pub struct Subscription {
+    pub queue: &'static str,
+    pub patterns: &'static [&'static str],
+    pub delivery_limit: u32,
+    pub handler: Handler,
 }
 
 /// The background tasks of one module (or, once the runtime has collected
@@ -114,6 +127,35 @@ impl Workers {
                 tokio::time::sleep(CONSUMER_RESTART_PAUSE).await;
             }
         });
+    }
+
+    /// A module's events, when they are on: the relay publishing its
+    /// schema's outbox and, if it consumes any, the consumer of its
+    /// subscription (restarted whenever the broker goes away).
+    pub fn events(
+        &mut self,
+        events: &EventsConfig,
+        pool: &sqlx::PgPool,
+        schema: &'static str,
+        subscription: Option<Subscription>,
+    ) {
+        if !events.enabled {
+            return;
+        }
+        let bus = Arc::new(Bus::new(events.bus()));
+        self.relay(events.relay(pool.clone(), schema, self.module, bus.clone()));
+        if let Some(s) = subscription {
+            let (consumer_bus, pool, handler) = (bus.clone(), pool.clone(), s.handler);
+            self.consumer(bus, s.queue, s.patterns, s.delivery_limit, move |queue| {
+                Consumer {
+                    bus: consumer_bus.clone(),
+                    pool: pool.clone(),
+                    schema,
+                    queue,
+                    handler: handler.clone(),
+                }
+            });
+        }
     }
 
     /// Takes over `other`'s tasks (the runtime gathering every module's).

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes as r;
 
 pub use state::BillingState;
-pub use workers::{PROJECTION_QUEUE, projection};
+pub use workers::PROJECTION_QUEUE;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/billing");
 

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use futures::FutureExt;
-use psa_events::Bus;
-use psa_events::outbox::Consumer;
+use psa_events::outbox::Handler;
 use psa_kernel::{Store, Tx};
-use psa_runtime::Workers;
 use psa_runtime::config::EventsConfig;
+use psa_runtime::{Subscription, Workers};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -34,18 +33,12 @@ const PROJECTION_DELIVERY_LIMIT: u32 = 5;
 const STALLED_WATCH_EVERY: Duration = Duration::from_secs(30);
 const STALLED_AFTER: chrono::Duration = chrono::Duration::seconds(120);
 
-/// The consumer that keeps billing's projection.
-pub fn projection(bus: Arc<Bus>, pool: PgPool, queue: String) -> Consumer {
-    Consumer {
-        bus,
-        pool,
-        schema: "billing",
-        queue,
-        handler: Arc::new(|event, conn| {
-            async move { crate::events::project(conn, &event.event_type, &event.data).await }
-                .boxed()
-        }),
-    }
+/// How the projection applies one event: as its publisher's type, in the
+/// event's tenant.
+pub fn handler() -> Handler {
+    Arc::new(|event, conn| {
+        async move { crate::events::project(conn, &event.event_type, &event.data).await }.boxed()
+    })
 }
 
 /// The contract a piece of work is billed under: its ticket's, else the
@@ -266,18 +259,16 @@ pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
             }
         }
     });
-    if events.enabled {
-        let bus = Arc::new(Bus::new(events.bus()));
-        workers.relay(events.relay(pool.clone(), crate::DB.schema, "billing", bus.clone()));
-        let consumer_pool = pool.clone();
-        let consumer_bus = bus.clone();
-        workers.consumer(
-            bus,
-            PROJECTION_QUEUE,
-            CONSUMES,
-            PROJECTION_DELIVERY_LIMIT,
-            move |queue| projection(consumer_bus.clone(), consumer_pool.clone(), queue),
-        );
-    }
+    workers.events(
+        events,
+        pool,
+        crate::DB.schema,
+        Some(Subscription {
+            queue: PROJECTION_QUEUE,
+            patterns: CONSUMES,
+            delivery_limit: PROJECTION_DELIVERY_LIMIT,
+            handler: handler(),
+        }),
+    );
     workers
 }

@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes as r;
 
 pub use state::TicketsState;
-pub use workers::{CONSUMES, PROJECTION_QUEUE, projection};
+pub use workers::{CONSUMES, PROJECTION_QUEUE};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/tickets");
 

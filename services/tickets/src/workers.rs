@@ -7,15 +7,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use psa_events::Bus;
-use psa_events::outbox::Consumer;
+use psa_events::outbox::Handler;
 use psa_kernel::{Store, Tx};
-use psa_runtime::Workers;
 use psa_runtime::config::EventsConfig;
+use psa_runtime::{Subscription, Workers};
 use sqlx::PgPool;
 
 use crate::events::{BreachKind, SlaBreached, TICKET_SLA_BREACHED};
-use crate::{events, repo};
+use crate::repo;
 
 /// The queue of the CRM projection, which also takes billing's states.
 pub const PROJECTION_QUEUE: &str = "tickets.crm-projection";
@@ -32,17 +31,12 @@ const PROJECTION_DELIVERY_LIMIT: u32 = 5;
 
 /// The consumer that keeps the projection of CRM customers and contracts
 /// and applies billing's states to time entries ([`events::project`]), each
-/// event in a transaction under its tenant (the CloudEvent's `tenantid`).
-pub fn projection(bus: Arc<Bus>, pool: PgPool, queue: String) -> Consumer {
-    Consumer {
-        bus,
-        pool,
-        schema: "tickets",
-        queue,
-        handler: Arc::new(|event, conn| {
-            async move { events::project(conn, &event.event_type, &event.data).await }.boxed()
-        }),
-    }
+/// How the projection applies one event: as its publisher's type, in the
+/// event's tenant.
+pub fn handler() -> Handler {
+    Arc::new(|event, conn| {
+        async move { crate::events::project(conn, &event.event_type, &event.data).await }.boxed()
+    })
 }
 
 /// Reports every SLA breach once: the conditional update is the guard.
@@ -78,18 +72,16 @@ pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
             }
         }
     });
-    if events.enabled {
-        let bus = Arc::new(Bus::new(events.bus()));
-        workers.relay(events.relay(pool.clone(), crate::DB.schema, "tickets", bus.clone()));
-        let consumer_pool = pool.clone();
-        let consumer_bus = bus.clone();
-        workers.consumer(
-            bus,
-            PROJECTION_QUEUE,
-            CONSUMES,
-            PROJECTION_DELIVERY_LIMIT,
-            move |queue| projection(consumer_bus.clone(), consumer_pool.clone(), queue),
-        );
-    }
+    workers.events(
+        events,
+        pool,
+        crate::DB.schema,
+        Some(Subscription {
+            queue: PROJECTION_QUEUE,
+            patterns: CONSUMES,
+            delivery_limit: PROJECTION_DELIVERY_LIMIT,
+            handler: handler(),
+        }),
+    );
     workers
 }

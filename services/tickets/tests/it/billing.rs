@@ -40,11 +40,13 @@ fn billing_event(tenant: Uuid, entry: Uuid, status: BillingStatus, version: i64)
 
 /// Tickets' consumer, as its worker runs it (handling one event at a time).
 fn consumer(app: &TestApp) -> Consumer {
-    psa_tickets::projection(
-        Arc::new(app.bus()),
-        app.db.module_pool(&psa_tickets::module()).unwrap(),
-        "unused".into(),
-    )
+    Consumer {
+        bus: Arc::new(app.bus()),
+        pool: app.db.module_pool(&psa_tickets::module()).unwrap(),
+        schema: psa_tickets::DB.schema,
+        queue: "unused".into(),
+        handler: psa_tickets::workers::handler(),
+    }
 }
 
 /// A tenant's caller with a time entry booked on a ticket: the caller, the
