@@ -20,7 +20,7 @@ use crate::domain::pricing::{self, Priced, Terms, Work};
 use crate::error::Error;
 use crate::events::{CONSUMES, INVOICE_GENERATED};
 use crate::repo::invoices::{NewDraft, NewLine};
-use crate::repo::{self, invoices, items, projection, runs};
+use crate::repo::{self, charges, invoices, items, projection, runs};
 
 /// The queue of billing's projection.
 pub const PROJECTION_QUEUE: &str = "billing.projection";
@@ -87,7 +87,7 @@ pub async fn bill_customer(
     // Per currency: the contract and what it bills.
     let mut by_currency: BTreeMap<&str, Vec<(&Terms, pricing::Billed)>> = BTreeMap::new();
     for (terms, currency) in &contracts {
-        let charged = invoices::charged(tx, terms.id).await?;
+        let charged = charges::charged(tx, terms.id).await?;
         let billed = pricing::bill(
             terms,
             period,
@@ -125,7 +125,7 @@ pub async fn bill_customer(
             for p in &b.lines {
                 let line = write_priced(tx, draft.id, terms, p, &buyer, &settings).await?;
                 if let Some(charge) = p.charge
-                    && !invoices::charge(tx, terms.id, charge, draft.id, line).await?
+                    && !charges::charge(tx, terms.id, charge, draft.id, line).await?
                 {
                     return Err(Error::Problem(psa_http::Problem::conflict(
                         "another run billed this contract's period at the same time",

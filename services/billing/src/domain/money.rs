@@ -202,9 +202,9 @@ mod tests {
 
     #[test]
     fn vat_is_computed_once_per_group_on_the_summed_base() {
-        // Per line 19 % of 0.05 is 0.0095 → 0.01 each, 0.03 for three lines;
-        // once on the sum it is 0.0285 → 0.03. With 0.03 lines: 0.0057 →
-        // 0.01 each (0.03), once: 0.0171 → 0.02. The group must say 0.02.
+        // 19 % of each 0.03 line is 0.0057, rounded 0.01: 0.03 for three
+        // lines; once on their sum 0.09 it is 0.0171, rounded 0.02. The
+        // group must say 0.02.
         let t = totals([
             line(VatCategory::S, "19", "0.03"),
             line(VatCategory::S, "19.00", "0.03"),

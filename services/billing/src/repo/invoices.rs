@@ -1,7 +1,7 @@
 //! Invoices, credit notes and their lines; the number counters; the
 //! charges that keep a contract's fee or block from being billed twice.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue};
@@ -17,7 +17,6 @@ use crate::domain::invoice::{
     UnitCode, totals_of,
 };
 use crate::domain::money::{Totals, VatCategory};
-use crate::domain::pricing::{Charge, Charged};
 
 /// Invoice lists: in creation order (the default) or in order of change.
 pub const SORTS: &[SortField] = &[SortField::ID, SortField::UPDATED_AT];
@@ -375,63 +374,6 @@ pub async fn credited(
         .collect())
 }
 
-/// What was charged under a contract before. The contract's row stays
-/// locked until the transaction ends, so runs billing it at the same time
-/// take turns and each sees what the other charged and used.
-pub async fn charged(conn: &mut PgConnection, contract: Uuid) -> Result<Charged, sqlx::Error> {
-    sqlx::query!(
-        "select id from billing.contracts where id = $1 for update",
-        contract
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let rows = sqlx::query!(
-        "select kind, period_start from billing.contract_charges where contract_id = $1",
-        contract
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let fees: HashSet<NaiveDate> = rows
-        .iter()
-        .filter(|r| r.kind == "fee")
-        .map(|r| r.period_start)
-        .collect();
-    let block = rows.iter().any(|r| r.kind == "block");
-    let month_minutes = crate::repo::items::billed_minutes(conn, contract).await?;
-    Ok(Charged {
-        fees,
-        block,
-        minutes: month_minutes.values().sum(),
-        month_minutes,
-    })
-}
-
-/// Records a charge once; false when it was made already (by a concurrent run).
-pub async fn charge(
-    conn: &mut PgConnection,
-    contract: Uuid,
-    charge: Charge,
-    invoice: Uuid,
-    line: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let (kind, start) = match charge {
-        Charge::Fee(d) => ("fee", d),
-        Charge::Block(d) => ("block", d),
-    };
-    let done = sqlx::query!(
-        "insert into billing.contract_charges (contract_id, kind, period_start, invoice_id, line_id)
-         values ($1, $2, $3, $4, $5) on conflict do nothing",
-        contract,
-        kind,
-        start,
-        invoice,
-        line
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// What the invoice list filters by (all optional, combined with `and`).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -486,43 +428,4 @@ pub async fn list(
     keyset
         .fetch(conn, qb, |i: &Invoice, field| (sort_value(i, field), i.id))
         .await
-}
-
-/// A released invoice that still asks for money.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::FromRow)]
-pub struct OpenInvoice {
-    pub id: Uuid,
-    pub number: String,
-    pub currency: String,
-    pub issue_date: NaiveDate,
-    pub due_date: NaiveDate,
-    #[serde(serialize_with = "psa_http::decimal::two_places")]
-    #[schema(value_type = String, example = "1472.63")]
-    pub gross_total: Decimal,
-    /// The gross total less released credit notes (and, later, payments).
-    #[serde(serialize_with = "psa_http::decimal::two_places")]
-    #[schema(value_type = String, example = "1359.58")]
-    pub open_amount: Decimal,
-}
-
-/// A customer's released invoices with something open, oldest first.
-pub async fn open_invoices(
-    conn: &mut PgConnection,
-    customer: Uuid,
-) -> Result<Vec<OpenInvoice>, sqlx::Error> {
-    sqlx::query_as!(
-        OpenInvoice,
-        r#"select i.id, i.number as "number!", i.currency, i.issue_date as "issue_date!",
-             i.due_date as "due_date!", i.gross_total,
-             i.gross_total - coalesce((select sum(c.gross_total) from billing.invoices c
-                                       where c.preceding_invoice_id = i.id and c.status = 'released'), 0)
-               as "open_amount!"
-           from billing.invoices i
-           where i.customer_id = $1 and i.type = 'invoice' and i.status = 'released'
-           order by i.issue_date, i.id"#,
-        customer
-    )
-    .fetch_all(conn)
-    .await
-    .map(|rows| rows.into_iter().filter(|r| r.open_amount > Decimal::ZERO).collect())
 }

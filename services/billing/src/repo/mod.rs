@@ -1,5 +1,7 @@
 //! Billing's SQL, one file per table group.
 
+pub mod balance;
+pub mod charges;
 pub mod invoices;
 pub mod items;
 pub mod projection;

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::repo::invoices::OpenInvoice;
+use crate::repo::balance::OpenInvoice;
 use crate::state::BillingState;
 use crate::{INVOICES_READ, repo};
 
@@ -57,7 +57,7 @@ pub async fn customer_balance(
         if !repo::projection::customer_known(tx, id).await? {
             return Err(Error::from(Problem::not_found()));
         }
-        Ok(repo::invoices::open_invoices(tx, id).await?)
+        Ok(repo::balance::open_invoices(tx, id).await?)
     })
     .await?;
     let today = Utc::now().date_naive();

@@ -60,8 +60,3 @@ pub async fn patch_settings(
     tx.commit().await?;
     Ok(with_etag(StatusCode::OK, &s, s.version))
 }
-
-/// Settings count as written once they have a version.
-pub fn written(s: &Settings) -> bool {
-    s.version > 0
-}

@@ -1,0 +1,141 @@
+//! What a draft needs before it may be released: the seller's and the
+//! buyer's data as EN 16931 and XRechnung ask for them.
+
+use psa_crm::domain::customer::EinvoiceFormat;
+use psa_http::FieldError;
+use psa_http::validate::FieldErrors;
+use rust_decimal::Decimal;
+
+use super::invoice::{Buyer, Invoice, InvoiceLine, InvoiceType, Seller};
+use super::money::VatCategory;
+use super::settings::Settings;
+
+/// What keeps a draft from release, every reason named by its field.
+pub fn release_problems(
+    doc: &Invoice,
+    lines: &[InvoiceLine],
+    seller: &Settings,
+    buyer: &Buyer,
+) -> Vec<FieldError> {
+    let mut e = FieldErrors::default();
+    let missing = |e: &mut FieldErrors, field: &str, what: &str| {
+        e.add_code(field, "missing", format!("{what} is required to release"))
+    };
+    if seller.legal_name.is_none() {
+        missing(&mut e, "seller.legal_name", "the seller's legal name");
+    }
+    if seller.address.is_none() {
+        missing(&mut e, "seller.address", "the seller's address");
+    }
+    if seller.vat_id.is_none() && seller.tax_number.is_none() {
+        missing(&mut e, "seller.vat_id", "the seller's VAT id or tax number");
+    }
+    if seller.iban.is_none() {
+        missing(
+            &mut e,
+            "seller.iban",
+            "the seller's IBAN (payment instructions)",
+        );
+    }
+    match &buyer.address {
+        None => missing(&mut e, "buyer.address", "the buyer's address"),
+        Some(a) if a.postal_code.is_none() => {
+            missing(&mut e, "buyer.address.postal_code", "the buyer's post code")
+        }
+        Some(_) => {}
+    }
+    if buyer.einvoice_format == EinvoiceFormat::Xrechnung {
+        // XRechnung: BT-10 (BR-DE-15), the seller's contact (BR-DE-2, 5, 6, 7)
+        // and electronic address (PEPPOL-EN16931-R020).
+        if buyer.leitweg_id.is_none() {
+            missing(
+                &mut e,
+                "buyer.leitweg_id",
+                "an XRechnung buyer's Leitweg-ID",
+            );
+        }
+        for (field, value, what) in [
+            (
+                "seller.contact_name",
+                &seller.contact_name,
+                "the seller's contact name",
+            ),
+            (
+                "seller.contact_phone",
+                &seller.contact_phone,
+                "the seller's contact phone",
+            ),
+            (
+                "seller.contact_email",
+                &seller.contact_email,
+                "the seller's contact e-mail",
+            ),
+            (
+                "seller.electronic_address",
+                &seller.electronic_address,
+                "the seller's electronic address",
+            ),
+        ] {
+            if value.is_none() {
+                missing(&mut e, field, &format!("for XRechnung, {what}"));
+            }
+        }
+    }
+    let outside = lines
+        .iter()
+        .filter(|l| l.vat_category == VatCategory::O)
+        .count();
+    if outside > 0 && outside < lines.len() {
+        e.add_code(
+            "lines",
+            "inconsistent",
+            "lines outside the scope of VAT (O) cannot share an invoice with other categories (BR-O-11)",
+        );
+    }
+    if lines.is_empty() {
+        missing(&mut e, "lines", "at least one line");
+    }
+    if lines.iter().any(|l| l.vat_category.needs_both_vat_ids()) {
+        if seller.vat_id.is_none() {
+            e.add_code(
+                "seller.vat_id",
+                "missing",
+                "reverse charge and intra-EU supplies need the seller's VAT id",
+            );
+        }
+        if buyer.vat_id.is_none() {
+            e.add_code(
+                "buyer.vat_id",
+                "missing",
+                "reverse charge and intra-EU supplies need the buyer's VAT id",
+            );
+        }
+    }
+    if doc.invoice_type == InvoiceType::CreditNote && doc.gross_total <= Decimal::ZERO {
+        e.add_code(
+            "lines",
+            "missing",
+            "a credit note credits more than nothing",
+        );
+    }
+    e.0
+}
+
+impl Seller {
+    /// The seller as the settings say it, once they hold what release needs.
+    pub fn from_settings(s: &Settings) -> Option<Self> {
+        Some(Self {
+            legal_name: s.legal_name.clone()?,
+            address: s.address.as_ref()?.0.clone(),
+            vat_id: s.vat_id.clone(),
+            tax_number: s.tax_number.clone(),
+            iban: s.iban.clone(),
+            bic: s.bic.clone(),
+            bank_name: s.bank_name.clone(),
+            contact_name: s.contact_name.clone(),
+            contact_phone: s.contact_phone.clone(),
+            contact_email: s.contact_email.clone(),
+            electronic_address: s.electronic_address.clone(),
+        })
+    }
+}
