@@ -102,6 +102,12 @@ impl Sorts for ById {
     const SORTS: &'static [SortField] = &[SortField::ID];
 }
 
+/// What `ids=` takes: 1 to 100 UUIDs, comma-separated.
+const IDS_PATTERN: &str = concat!(
+    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}",
+    "(,[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}){0,99}$"
+);
+
 /// The paging parameters of a list sorted by `S`'s fields
 /// (`params(CustomerFilters, docs::Paging<Customer>)`): what
 /// [`psa_http::keyset::PageParams`] reads, with the `sort` values the list
@@ -146,6 +152,15 @@ impl<S: Sorts> IntoParams for Paging<S> {
                 ObjectBuilder::new()
                     .schema_type(Type::String)
                     .enum_values(Some(sorts)),
+            ),
+            query(
+                "ids",
+                "Batch reads: only the rows with these ids, 1 to 100 UUIDs, \
+                 comma-separated (400 `invalid_ids` otherwise).",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(IDS_PATTERN))
+                    .max_length(Some(3699)),
             ),
             query(
                 "updated_since",

@@ -668,9 +668,41 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
         };
         let sorts = psa_testkit::cursors::refuses_forgeries_on_every_sort(caller, &path).await;
         assert!(!sorts.is_empty(), "{template} offers no sort");
+        reads_in_batches(caller, &path).await;
         lists += 1;
     }
     assert!(lists >= 15, "only {lists} lists were checked");
+}
+
+/// `ids=` (API.md, batch reads) gives exactly the rows named that the
+/// caller may see, and a list of ids that is not one is 400 `invalid_ids`.
+async fn reads_in_batches(c: &Client, path: &str) {
+    let all = c.get(path).await.assert_status(StatusCode::OK);
+    let ids: Vec<&str> = all
+        .items()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .take(2)
+        .collect();
+    assert!(!ids.is_empty(), "{path}: rows with ids");
+    let stranger = Uuid::now_v7().to_string();
+    let asked = format!("{path}?ids={},{stranger}", ids.join(","));
+    let got = c.get(&asked).await.assert_status(StatusCode::OK);
+    let mut got: Vec<&str> = got
+        .items()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    got.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(got, want, "{asked}");
+    let too_many = vec![stranger.as_str(); 101].join(",");
+    for bad in ["nope", "", &too_many, "0192d1c1e0c37c2a8e3f6a1b2c3d4e5f"] {
+        c.get(&format!("{path}?ids={bad}"))
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST, "invalid_ids");
+    }
 }
 
 /// Every operation lists every status it can answer, each problem with the
