@@ -17,7 +17,7 @@ the configuration scripts/fuzz-api writes, with its reason.
      a permission only the platform tenant's roles may hold
      (`platform_only`), an identifier whose check digits do not match
      (`checksum`: an IBAN), what another record lacks for the act (`missing`:
-     a release needs the seller's IBAN and the buyer's post code), a credit
+     a release needs the seller's IBAN and the buyer's address), a credit
      beyond what remains of an invoice line (`exceeds_remaining`) or naming a
      line the invoice does not have (`unknown_line`), a time whose UTC date an offset carries past the
      year 9999 (`out_of_range`: JSON Schema bounds no `date-time`), or an

@@ -138,7 +138,8 @@ pub async fn migrate_module(
     module: &ModuleDb,
     password: Option<&str>,
 ) -> Result<(), DbError> {
-    // Roles are cluster-wide: serialize their creation across processes.
+    // Serializes processes migrating this database (advisory locks hold
+    // within one database; roles, shared by all, are set up race-free below).
     sqlx::query("select pg_advisory_lock(hashtextextended('psa-db-setup', 0))")
         .execute(&mut *admin)
         .await?;
@@ -156,24 +157,15 @@ async fn setup_and_migrate(
 ) -> Result<(), DbError> {
     let role = module.role;
     let schema = module.schema;
-    let exists: bool =
-        sqlx::query_scalar("select exists(select 1 from pg_roles where rolname = $1)")
-            .bind(role)
-            .fetch_one(&mut *admin)
-            .await?;
-    if !exists {
-        exec_formatted(admin, "create role %I login", &[role]).await?;
-    }
-    // Enforced on every run, so a role altered by hand is put right.
-    exec_formatted(
-        admin,
-        "alter role %I login nosuperuser nocreatedb nocreaterole nobypassrls noreplication",
-        &[role],
-    )
+    // Roles are the cluster's, shared by every database, and the advisory
+    // lock above holds only within this one: migrations of other databases
+    // may create or alter the role at the same moment. The role is altered
+    // only when it differs, and a collision with another creator is tried
+    // again (then the role exists and is as it should be).
+    retry_catalog_change(admin, async |admin| {
+        ensure_role(admin, role, password).await
+    })
     .await?;
-    if let Some(pw) = password {
-        exec_formatted(admin, "alter role %I password %L", &[role, pw]).await?;
-    }
     exec_formatted(admin, "create schema if not exists %I", &[schema]).await?;
     exec_formatted(admin, "revoke all on schema %I from public", &[schema]).await?;
     exec_formatted(admin, "grant usage on schema %I to %I", &[schema, role]).await?;
@@ -223,21 +215,85 @@ async fn setup_and_migrate(
     Ok(())
 }
 
+/// How often a role's setup is tried when other databases' migrations
+/// change the same role at the same moment.
+const ROLE_ATTEMPTS: u64 = 10;
+
+/// A change of a shared catalog that collided with another session's: a
+/// concurrent `CREATE ROLE` (duplicate object or key) or update of the
+/// same role's row ("tuple concurrently updated").
+fn concurrent_catalog_change(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|d| match d.code().as_deref() {
+            Some("42710" | "23505") => true,
+            Some("XX000") => d.message().contains("concurrently"),
+            _ => false,
+        })
+}
+
+/// The module's role as it must be: able to log in and nothing more
+/// (altered only when it is not, so that concurrent migrations of other
+/// databases rarely touch its row), with `password` when one is given.
+async fn ensure_role(
+    admin: &mut PgConnection,
+    role: &str,
+    password: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let plain: Option<bool> = sqlx::query_scalar(
+        "select rolcanlogin and not (rolsuper or rolcreatedb or rolcreaterole or rolbypassrls \
+         or rolreplication) from pg_roles where rolname = $1",
+    )
+    .bind(role)
+    .fetch_optional(&mut *admin)
+    .await?;
+    match plain {
+        None => exec_formatted(admin, "create role %I login", &[role]).await?,
+        Some(false) => {
+            // Enforced on every run, so a role altered by hand is put right.
+            exec_formatted(
+                admin,
+                "alter role %I login nosuperuser nocreatedb nocreaterole nobypassrls noreplication",
+                &[role],
+            )
+            .await?
+        }
+        Some(true) => {}
+    }
+    if let Some(pw) = password {
+        exec_formatted(admin, "alter role %I password %L", &[role, pw]).await?;
+    }
+    Ok(())
+}
+
 /// Sets a module role's password (where the server asks for passwords).
 pub async fn set_role_password(
     admin: &mut PgConnection,
     role: &str,
     password: &str,
 ) -> Result<(), sqlx::Error> {
-    // Concurrent ALTER ROLE on one role fails ("tuple concurrently updated"): serialize.
-    sqlx::query("select pg_advisory_lock(hashtextextended('psa-db-setup', 0))")
-        .execute(&mut *admin)
-        .await?;
-    let result = exec_formatted(admin, "alter role %I password %L", &[role, password]).await;
-    sqlx::query("select pg_advisory_unlock(hashtextextended('psa-db-setup', 0))")
-        .execute(&mut *admin)
-        .await?;
-    result
+    retry_catalog_change(admin, async |admin| {
+        exec_formatted(admin, "alter role %I password %L", &[role, password]).await
+    })
+    .await
+}
+
+/// Runs `change` of a role (cluster-wide, so not serialized by a database's
+/// advisory lock) again when it collided with another session's change of
+/// the same role.
+async fn retry_catalog_change(
+    admin: &mut PgConnection,
+    mut change: impl AsyncFnMut(&mut PgConnection) -> Result<(), sqlx::Error>,
+) -> Result<(), sqlx::Error> {
+    let mut attempt = 0;
+    loop {
+        match change(admin).await {
+            Err(e) if attempt < ROLE_ATTEMPTS && concurrent_catalog_change(&e) => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Runs DDL built by Postgres' own `format()`, so identifiers and literals are quoted by the server.

@@ -293,3 +293,66 @@ async fn a_changed_template_is_applied_again_over_existing_objects() {
     migrate(&db, &modules).await;
     assert_eq!(catalog(&db.admin, &modules).await, before);
 }
+
+/// Migrations of several databases at once — parallel test binaries, or
+/// deployments sharing one cluster — meet at the cluster's roles: each
+/// creates or checks the same module role. All of them succeed, and the
+/// role ends as it must be.
+#[tokio::test]
+async fn databases_migrated_at_once_share_the_cluster_s_roles() {
+    use sqlx::{Connection, PgConnection};
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let role: &'static str = Box::leak(format!("psa_race_{}", &suffix[..12]).into_boxed_str());
+    let module = psa_db::ModuleDb {
+        role,
+        ..psa_crm::DB
+    };
+    let admin_url = psa_testkit::admin_url();
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+    let names: Vec<String> = (0..6)
+        .map(|i| format!("psa_race_{}_{i}", &suffix[..12]))
+        .collect();
+    for name in &names {
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap();
+    let migrations = names.iter().map(|name| {
+        let url = format!("{base}/{name}");
+        async move {
+            let mut conn = PgConnection::connect(&url).await?;
+            psa_db::migrate_module(&mut conn, &module, None).await?;
+            anyhow::Ok(())
+        }
+    });
+    let results = futures::future::join_all(migrations).await;
+    for name in &names {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database {name} with (force)"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    let plain: bool = sqlx::query_scalar(
+        "select rolcanlogin and not (rolsuper or rolcreatedb or rolcreaterole or rolbypassrls) \
+         from pg_roles where rolname = $1",
+    )
+    .bind(role)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("drop role {role}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    for r in results {
+        r.unwrap();
+    }
+    assert!(plain, "the role logs in and may do nothing more");
+}

@@ -37,14 +37,19 @@ pub fn release_problems(
             "the seller's IBAN (payment instructions)",
         );
     }
+    // EN 16931 asks for the buyer's address with its country (BR-10, 11);
+    // XRechnung also for its post code (BR-DE-9).
+    let xrechnung = buyer.einvoice_format == EinvoiceFormat::Xrechnung;
     match &buyer.address {
         None => missing(&mut e, "buyer.address", "the buyer's address"),
-        Some(a) if a.postal_code.is_none() => {
-            missing(&mut e, "buyer.address.postal_code", "the buyer's post code")
-        }
+        Some(a) if xrechnung && a.postal_code.is_none() => missing(
+            &mut e,
+            "buyer.address.postal_code",
+            "an XRechnung buyer's post code",
+        ),
         Some(_) => {}
     }
-    if buyer.einvoice_format == EinvoiceFormat::Xrechnung {
+    if xrechnung {
         // XRechnung: BT-10 (BR-DE-15), the seller's contact (BR-DE-2, 5, 6, 7)
         // and electronic address (PEPPOL-EN16931-R020).
         if buyer.leitweg_id.is_none() {
