@@ -37,7 +37,7 @@ the configuration scripts/fuzz-api writes, with its reason.
    generator draws keys from a handful of short strings, so unrelated
    requests would share them and all but the first be 422 `reused` (as
    API.md wants): the operations would hardly ever be tried. Replays with
-   the same key are tested by services/psa/tests/contract.rs.
+   the same key are tested by services/psa/tests/contract/.
 
 4. Not a check: `ast.parse` is serialized. Hypothesis parses the source of
    lambdas to describe strategies, from both workers at once, and CPython's
