@@ -53,6 +53,31 @@ pub fn one_of<T, const N: usize>(name: &str, types: [EventType<T>; N]) -> Option
     types.into_iter().find(|t| t.name == name)
 }
 
+/// A resource's lifecycle: its created, updated and deleted events, each
+/// carrying the resource (as it was, when deleted) as data.
+pub struct Lifecycle<T> {
+    pub created: EventType<T>,
+    pub updated: EventType<T>,
+    pub deleted: EventType<T>,
+}
+
+impl<T: serde::de::DeserializeOwned> Lifecycle<T> {
+    /// For an event of this lifecycle, the resource it carries and whether
+    /// it was deleted; None for another event type.
+    pub fn decode(
+        &self,
+        event_type: &str,
+        data: &serde_json::Value,
+    ) -> Option<Result<(T, bool), serde_json::Error>> {
+        let event = one_of(event_type, [self.created, self.updated, self.deleted])?;
+        Some(
+            event
+                .decode(data)
+                .map(|resource| (resource, event.name == self.deleted.name)),
+        )
+    }
+}
+
 impl<T: serde::Serialize> EventType<T> {
     /// `data` as it goes into the outbox and onto the bus.
     pub fn encode(&self, data: &T) -> serde_json::Result<serde_json::Value> {

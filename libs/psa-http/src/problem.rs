@@ -136,6 +136,18 @@ impl Problem {
         p
     }
 
+    /// 422 `unknown_customer`: the body names a customer the module does
+    /// not know (in the caller's tenant; modules that keep a projection of
+    /// CRM's customers check against it).
+    pub fn unknown_customer(field: &str) -> Self {
+        Self::validation(vec![FieldError::with_code(
+            field,
+            "unknown_customer",
+            "no such customer",
+        )])
+        .with_code("unknown_customer")
+    }
+
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])
     }

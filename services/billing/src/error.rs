@@ -73,12 +73,7 @@ impl From<Error> for Problem {
                 .with_code("item_state")
                 .with_extension("item_id", id.to_string())
                 .with_extension("item_status", status.as_str()),
-            Error::UnknownCustomer => Problem::validation(vec![FieldError::with_code(
-                "customer_id",
-                "unknown_customer",
-                "no such customer",
-            )])
-            .with_code("unknown_customer"),
+            Error::UnknownCustomer => Problem::unknown_customer("customer_id"),
             Error::Validation(errors) => Problem::validation(errors),
             Error::Problem(p) => p,
             Error::Db(e) => Problem::from(e),

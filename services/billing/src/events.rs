@@ -51,37 +51,21 @@ pub async fn project(
     event_type: &str,
     data: &Value,
 ) -> Result<(), String> {
-    use psa_crm::events::{
-        CONTRACT_CREATED, CONTRACT_DELETED, CONTRACT_UPDATED, CUSTOMER_CREATED, CUSTOMER_DELETED,
-        CUSTOMER_UPDATED,
-    };
-    use psa_tickets::events::{
-        TICKET_CREATED, TICKET_UPDATED, TIME_ENTRY_DELETED, TIME_ENTRY_LOGGED, TIME_ENTRY_UPDATED,
-    };
+    use psa_crm::events::{CONTRACT, CUSTOMER};
+    use psa_tickets::events::{TICKET_CREATED, TICKET_UPDATED, TIME_ENTRY};
     let decode_error = |e: serde_json::Error| format!("{event_type}: {e}");
-    let result = if let Some(event) = one_of(
-        event_type,
-        [CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED],
-    ) {
-        let customer = event.decode(data).map_err(decode_error)?;
-        repo::projection::upsert_customer(conn, &customer, event.name == CUSTOMER_DELETED.name)
-            .await
-    } else if let Some(event) = one_of(
-        event_type,
-        [CONTRACT_CREATED, CONTRACT_UPDATED, CONTRACT_DELETED],
-    ) {
-        let contract = event.decode(data).map_err(decode_error)?;
-        repo::projection::upsert_contract(conn, &contract, event.name == CONTRACT_DELETED.name)
-            .await
+    let result = if let Some(customer) = CUSTOMER.decode(event_type, data) {
+        let (customer, deleted) = customer.map_err(decode_error)?;
+        repo::projection::upsert_customer(conn, &customer, deleted).await
+    } else if let Some(contract) = CONTRACT.decode(event_type, data) {
+        let (contract, deleted) = contract.map_err(decode_error)?;
+        repo::projection::upsert_contract(conn, &contract, deleted).await
     } else if let Some(event) = one_of(event_type, [TICKET_CREATED, TICKET_UPDATED]) {
         let ticket = event.decode(data).map_err(decode_error)?;
         repo::projection::upsert_ticket(conn, &ticket).await
-    } else if let Some(event) = one_of(
-        event_type,
-        [TIME_ENTRY_LOGGED, TIME_ENTRY_UPDATED, TIME_ENTRY_DELETED],
-    ) {
-        let entry = event.decode(data).map_err(decode_error)?;
-        repo::items::apply_time_entry(conn, &entry, event.name == TIME_ENTRY_DELETED.name).await
+    } else if let Some(entry) = TIME_ENTRY.decode(event_type, data) {
+        let (entry, deleted) = entry.map_err(decode_error)?;
+        repo::items::apply_time_entry(conn, &entry, deleted).await
     } else {
         return Ok(());
     };

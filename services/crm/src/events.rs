@@ -3,7 +3,7 @@
 //! decode with these same constants. Events are written to `crm.outbox` in
 //! the same transaction as the change they describe; the relay publishes them.
 
-use psa_events::catalog::{EventSpec, EventType};
+use psa_events::catalog::{EventSpec, EventType, Lifecycle};
 
 use crate::domain::{Contact, Contract, Customer, Site};
 
@@ -41,6 +41,20 @@ pub const CONTRACT_DELETED: EventType<Contract> = EventType::new(
     "contract.deleted",
     "A contract was deleted; data is the contract as it was.",
 );
+
+/// The customer's lifecycle, as consumers read it.
+pub const CUSTOMER: Lifecycle<Customer> = Lifecycle {
+    created: CUSTOMER_CREATED,
+    updated: CUSTOMER_UPDATED,
+    deleted: CUSTOMER_DELETED,
+};
+
+/// The contract's lifecycle, as consumers read it.
+pub const CONTRACT: Lifecycle<Contract> = Lifecycle {
+    created: CONTRACT_CREATED,
+    updated: CONTRACT_UPDATED,
+    deleted: CONTRACT_DELETED,
+};
 
 /// Every event type the CRM publishes, for the registry.
 pub const PUBLISHES: &[EventSpec] = &[

@@ -48,12 +48,7 @@ impl From<Error> for Problem {
             Error::TimeEntryBilled => {
                 Problem::conflict(err.to_string()).with_code("time_entry_billed")
             }
-            Error::UnknownCustomer => Problem::validation(vec![FieldError::with_code(
-                "customer_id",
-                "unknown_customer",
-                "no such customer",
-            )])
-            .with_code("unknown_customer"),
+            Error::UnknownCustomer => Problem::unknown_customer("customer_id"),
             Error::Validation(errors) => Problem::validation(errors),
             Error::Problem(p) => p,
             Error::Db(e) => Problem::from(e),

@@ -7,7 +7,7 @@
 //! publishes.
 
 use chrono::{DateTime, Utc};
-use psa_events::catalog::{EventSpec, EventType, one_of};
+use psa_events::catalog::{EventSpec, EventType, Lifecycle};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -73,6 +73,13 @@ pub const TIME_ENTRY_DELETED: EventType<TimeEntry> = EventType::new(
     "time_entry.deleted",
     "A time entry was removed; data is the entry as it was.",
 );
+
+/// A time entry's lifecycle, as consumers (billing) read it.
+pub const TIME_ENTRY: Lifecycle<TimeEntry> = Lifecycle {
+    created: TIME_ENTRY_LOGGED,
+    updated: TIME_ENTRY_UPDATED,
+    deleted: TIME_ENTRY_DELETED,
+};
 
 /// Where billing has a time entry (`billable_item.updated`, published by
 /// billing; the event's subject is the time entry's id).
@@ -141,25 +148,14 @@ pub async fn project(
     event_type: &str,
     data: &Value,
 ) -> Result<(), String> {
-    use psa_crm::events::{
-        CONTRACT_CREATED, CONTRACT_DELETED, CONTRACT_UPDATED, CUSTOMER_CREATED, CUSTOMER_DELETED,
-        CUSTOMER_UPDATED,
-    };
+    use psa_crm::events::{CONTRACT, CUSTOMER};
     let decode_error = |e: serde_json::Error| format!("{event_type}: {e}");
-    let result = if let Some(event) = one_of(
-        event_type,
-        [CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED],
-    ) {
-        let customer = event.decode(data).map_err(decode_error)?;
-        repo::projection::upsert_customer(conn, &customer, event.name == CUSTOMER_DELETED.name)
-            .await
-    } else if let Some(event) = one_of(
-        event_type,
-        [CONTRACT_CREATED, CONTRACT_UPDATED, CONTRACT_DELETED],
-    ) {
-        let contract = event.decode(data).map_err(decode_error)?;
-        repo::projection::upsert_contract(conn, &contract, event.name == CONTRACT_DELETED.name)
-            .await
+    let result = if let Some(customer) = CUSTOMER.decode(event_type, data) {
+        let (customer, deleted) = customer.map_err(decode_error)?;
+        repo::projection::upsert_customer(conn, &customer, deleted).await
+    } else if let Some(contract) = CONTRACT.decode(event_type, data) {
+        let (contract, deleted) = contract.map_err(decode_error)?;
+        repo::projection::upsert_contract(conn, &contract, deleted).await
     } else if event_type == BILLABLE_ITEM_UPDATED.name {
         let state = BILLABLE_ITEM_UPDATED.decode(data).map_err(decode_error)?;
         repo::time_entries::apply_billing_state(
