@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod keyset;
 pub mod layers;
 pub mod merge_patch;
+pub mod negotiate;
 pub mod pagination;
 pub mod problem;
 pub mod validate;

@@ -269,7 +269,7 @@ pub fn permissions() -> ArrayBuilder {
 
 /// The problems operations answer, as components of the document (each
 /// operation refers to them): name, status, what it means.
-const PROBLEMS: [(&str, u16, &str); 9] = [
+const PROBLEMS: [(&str, u16, &str); 10] = [
     (
         "BadRequest",
         400,
@@ -291,6 +291,12 @@ const PROBLEMS: [(&str, u16, &str); 9] = [
         "NotFound",
         404,
         "The tenant has no such resource (`not_found`); another tenant's is the same.",
+    ),
+    (
+        "NotAcceptable",
+        406,
+        "`Accept` names none of the representations the resource has (`not_acceptable`); \
+         `available` lists them.",
     ),
     (
         "Conflict",
@@ -387,6 +393,8 @@ problems! {
     BodyRefused = ["PayloadTooLarge", "UnsupportedMediaType"];
     /// The tenant has no such resource (or no such parent of a sub-list).
     NotFound = ["NotFound"];
+    /// `Accept` asks for a representation the resource does not have.
+    NotAcceptable = ["NotAcceptable"];
     /// The write conflicts with other data; `code` says how.
     Conflict = ["Conflict"];
     /// `stale_version`: `If-Match` names an older version.

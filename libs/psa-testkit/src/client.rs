@@ -240,20 +240,25 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     /// The body as JSON; `Null` when it is empty or not JSON (see `text`).
     pub body: Value,
+    /// The body as text (binary bodies lossily).
     pub text: String,
+    /// The body's bytes.
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
     pub async fn read(res: reqwest::Response) -> Self {
         let status = res.status();
         let headers = res.headers().clone();
-        let text = res.text().await.expect("the body is read");
+        let bytes = res.bytes().await.expect("the body is read").to_vec();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Self {
             status,
             headers,
             body,
             text,
+            bytes,
         }
     }
 

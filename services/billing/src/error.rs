@@ -15,6 +15,15 @@ pub enum Error {
     /// Only released invoices are credited (409 `invoice_not_released`).
     #[error("only a released invoice can be credited")]
     NotReleased,
+    /// A draft has no XML or PDF yet (409 `invoice_not_released`).
+    #[error("a draft has no e-invoice yet: release it first")]
+    Draft,
+    /// Rendering a released document failed (500).
+    #[error("rendering the document failed")]
+    Render(#[source] crate::documents::pdf::PdfError),
+    /// What keeps the DATEV export from being written (422 `export_invalid`).
+    #[error("the DATEV export cannot be written")]
+    Export(Vec<FieldError>),
     /// A credit note is not credited again (409 `not_an_invoice`).
     #[error("a credit note cannot be credited")]
     NotAnInvoice,
@@ -58,6 +67,9 @@ impl From<Error> for Problem {
             Error::NotReleased => {
                 Problem::conflict(err.to_string()).with_code("invoice_not_released")
             }
+            Error::Draft => Problem::conflict(err.to_string()).with_code("invoice_not_released"),
+            Error::Render(ref e) => Problem::internal(e),
+            Error::Export(errors) => Problem::validation(errors).with_code("export_invalid"),
             Error::NotAnInvoice => Problem::conflict(err.to_string()).with_code("not_an_invoice"),
             Error::CreditNoteLines => {
                 Problem::conflict(err.to_string()).with_code("credit_note_lines")

@@ -4,6 +4,7 @@
 //! runs, drafts, release with gap-free numbers, immutable released
 //! documents and credit notes; events through the outbox.
 
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -65,10 +66,11 @@ pub const ROUTES: &[&str] = &[
     "/v1/credit-notes",
     "/v1/invoice-runs",
     "/v1/billing",
+    "/v1/exports",
 ];
 
 pub fn routes() -> OpenApiRouter<BillingState> {
-    use routes::{balance, invoices, items, lines, release, runs, settings};
+    use routes::{balance, exports, files, invoices, items, lines, release, runs, settings};
     OpenApiRouter::with_openapi(psa_kernel::docs::openapi())
         .routes(r!(invoices::list_invoices, invoices::create_invoice))
         .routes(r!(
@@ -90,6 +92,10 @@ pub fn routes() -> OpenApiRouter<BillingState> {
         .routes(r!(invoices::get_credit_note))
         .routes(r!(settings::get_settings, settings::patch_settings))
         .routes(r!(balance::customer_balance))
+        .routes(r!(files::get_xml))
+        .routes(r!(files::get_pdf))
+        .routes(r!(files::get_document))
+        .routes(r!(exports::datev_export))
 }
 
 pub fn openapi() -> OpenApi {

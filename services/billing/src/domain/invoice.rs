@@ -206,6 +206,10 @@ pub struct InvoiceDocument {
     #[serde(serialize_with = "psa_http::decimal::opt_two_places")]
     #[schema(value_type = Option<String>, example = "1472.63")]
     pub open_amount: Option<Decimal>,
+    /// A released document's files (its XML and PDF, with their SHA-256),
+    /// rendered at release; empty on drafts.
+    #[serde(default)]
+    pub files: Vec<crate::documents::DocumentFile>,
 }
 
 /// The totals of `lines`.

@@ -39,7 +39,10 @@ pub fn release_problems(
     }
     // EN 16931 asks for the buyer's address with its country (BR-10, 11);
     // XRechnung also for its post code (BR-DE-9).
-    let xrechnung = buyer.einvoice_format == EinvoiceFormat::Xrechnung;
+    // An XRechnung is made for a buyer of that format, and for every buyer
+    // with a Leitweg-ID (its XML is XRechnung then).
+    let xrechnung =
+        buyer.einvoice_format == EinvoiceFormat::Xrechnung || buyer.leitweg_id.is_some();
     match &buyer.address {
         None => missing(&mut e, "buyer.address", "the buyer's address"),
         Some(a) if xrechnung && a.postal_code.is_none() => missing(
@@ -57,6 +60,14 @@ pub fn release_problems(
                 &mut e,
                 "buyer.leitweg_id",
                 "an XRechnung buyer's Leitweg-ID",
+            );
+        }
+        // The buyer's electronic address (PEPPOL-EN16931-R010).
+        if buyer.email.is_none() {
+            missing(
+                &mut e,
+                "buyer.invoice_email",
+                "an XRechnung buyer's invoice e-mail (its electronic address)",
             );
         }
         for (field, value, what) in [

@@ -50,6 +50,15 @@ pub struct Settings {
     /// Account numbers by purpose (e.g. `revenue_19`: `8400`), for the DATEV export.
     #[schema(value_type = BTreeMap<String, String>)]
     pub accounts: Json<BTreeMap<String, String>>,
+    /// DATEV Beraternummer of the tax advisor (1001 to 9999999).
+    pub datev_consultant_number: Option<i32>,
+    /// DATEV Mandantennummer of the MSP at its tax advisor (1 to 99999).
+    pub datev_client_number: Option<i32>,
+    /// The month the fiscal year starts in (1 = January).
+    pub fiscal_year_start_month: i32,
+    /// DATEV Sachkontenlänge: digits of a general ledger account (4 to 8);
+    /// debtor accounts have one more.
+    pub account_length: i32,
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -109,6 +118,18 @@ pub struct SettingsInput {
     #[serde(default)]
     #[schema(schema_with = accounts_schema)]
     pub accounts: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1001, maximum = 9999999)]
+    pub datev_consultant_number: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 99999)]
+    pub datev_client_number: Option<i32>,
+    #[serde(default = "january")]
+    #[schema(minimum = 1, maximum = 12, default = 1)]
+    pub fiscal_year_start_month: i32,
+    #[serde(default = "four")]
+    #[schema(minimum = 4, maximum = 8, default = 4)]
+    pub account_length: i32,
 }
 
 /// At most this many account mappings.
@@ -132,6 +153,12 @@ fn vat_rate() -> Decimal {
 }
 fn skr03() -> ChartOfAccounts {
     ChartOfAccounts::Skr03
+}
+fn january() -> i32 {
+    1
+}
+fn four() -> i32 {
+    4
 }
 
 impl Default for SettingsInput {
@@ -160,6 +187,10 @@ impl From<&Settings> for SettingsInput {
             default_vat_rate: s.default_vat_rate,
             chart_of_accounts: s.chart_of_accounts,
             accounts: s.accounts.0.clone(),
+            datev_consultant_number: s.datev_consultant_number,
+            datev_client_number: s.datev_client_number,
+            fiscal_year_start_month: s.fiscal_year_start_month,
+            account_length: s.account_length,
         }
     }
 }
@@ -186,6 +217,10 @@ impl Settings {
             default_vat_rate: d.default_vat_rate,
             chart_of_accounts: d.chart_of_accounts,
             accounts: Json(d.accounts),
+            datev_consultant_number: None,
+            datev_client_number: None,
+            fiscal_year_start_month: d.fiscal_year_start_month,
+            account_length: d.account_length,
             version: 0,
             updated_at: None,
         }
@@ -285,7 +320,28 @@ impl SettingsInput {
             if !key_ok {
                 e.add("accounts", "keys are 1 to 50 of a-z, 0-9 and _");
             }
-            e.text(&format!("accounts.{k}"), v, 20);
+            if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                e.add(
+                    &format!("accounts.{k}"),
+                    "an account number: 1 to 20 digits",
+                );
+            }
+        }
+        if let Some(n) = self.datev_consultant_number
+            && !(1001..=9_999_999).contains(&n)
+        {
+            e.add("datev_consultant_number", "1001 to 9999999");
+        }
+        if let Some(n) = self.datev_client_number
+            && !(1..=99_999).contains(&n)
+        {
+            e.add("datev_client_number", "1 to 99999");
+        }
+        if !(1..=12).contains(&self.fiscal_year_start_month) {
+            e.add("fiscal_year_start_month", "1 to 12");
+        }
+        if !(4..=8).contains(&self.account_length) {
+            e.add("account_length", "4 to 8");
         }
         e.finish()
     }

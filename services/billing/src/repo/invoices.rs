@@ -28,7 +28,8 @@ fn sort_value(i: &Invoice, field: &str) -> SortValue {
     }
 }
 
-const COLUMNS: &str = "id, type, status, number, customer_id, currency, issue_date, due_date,
+pub(crate) const COLUMNS: &str =
+    "id, type, status, number, customer_id, currency, issue_date, due_date,
     period_from, period_to, notes, buyer, seller, preceding_invoice_id, preceding_number,
     preceding_issue_date, run_id, net_total, tax_total, gross_total, released_at, version,
     created_at, updated_at";
@@ -92,11 +93,20 @@ pub async fn document(
 ) -> Result<InvoiceDocument, sqlx::Error> {
     let lines = lines(conn, invoice.id).await?;
     let open_amount = open_amount(conn, &invoice).await?;
+    let files = match invoice.status {
+        InvoiceStatus::Draft => vec![],
+        InvoiceStatus::Released => super::documents::of(conn, &[invoice.id])
+            .await?
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect(),
+    };
     Ok(InvoiceDocument {
         vat_breakdown: totals_of(&lines).groups,
         invoice,
         lines,
         open_amount,
+        files,
     })
 }
 

@@ -2,6 +2,8 @@
 
 pub mod balance;
 pub mod charges;
+pub mod documents;
+pub mod exports;
 pub mod invoices;
 pub mod items;
 pub mod projection;

@@ -18,7 +18,8 @@ pub async fn fetch(conn: &mut PgConnection, lock: bool) -> Result<Settings, sqlx
                  bank_name, contact_name, contact_phone, contact_email, electronic_address,
                  default_payment_terms_days, invoice_number_format, credit_note_number_format,
                  default_vat_rate, chart_of_accounts as "chart_of_accounts: ChartOfAccounts",
-                 accounts as "accounts: Json<BTreeMap<String, String>>", version,
+                 accounts as "accounts: Json<BTreeMap<String, String>>", datev_consultant_number,
+                 datev_client_number, fiscal_year_start_month, account_length, version,
                  updated_at as "updated_at?"
                from billing.settings for update"#
         )
@@ -31,7 +32,8 @@ pub async fn fetch(conn: &mut PgConnection, lock: bool) -> Result<Settings, sqlx
                  bank_name, contact_name, contact_phone, contact_email, electronic_address,
                  default_payment_terms_days, invoice_number_format, credit_note_number_format,
                  default_vat_rate, chart_of_accounts as "chart_of_accounts: ChartOfAccounts",
-                 accounts as "accounts: Json<BTreeMap<String, String>>", version,
+                 accounts as "accounts: Json<BTreeMap<String, String>>", datev_consultant_number,
+                 datev_client_number, fiscal_year_start_month, account_length, version,
                  updated_at as "updated_at?"
                from billing.settings"#
         )
@@ -48,8 +50,10 @@ pub async fn write(conn: &mut PgConnection, s: &SettingsInput) -> Result<Setting
         r#"insert into billing.settings (legal_name, address, vat_id, tax_number, iban, bic, bank_name,
              contact_name, contact_phone, contact_email, electronic_address, default_payment_terms_days,
              invoice_number_format, credit_note_number_format, default_vat_rate, chart_of_accounts,
-             accounts)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             accounts, datev_consultant_number, datev_client_number, fiscal_year_start_month,
+             account_length)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+             $20, $21)
            on conflict (tenant_id) do update set legal_name = excluded.legal_name,
              address = excluded.address, vat_id = excluded.vat_id, tax_number = excluded.tax_number,
              iban = excluded.iban, bic = excluded.bic, bank_name = excluded.bank_name,
@@ -59,12 +63,16 @@ pub async fn write(conn: &mut PgConnection, s: &SettingsInput) -> Result<Setting
              invoice_number_format = excluded.invoice_number_format,
              credit_note_number_format = excluded.credit_note_number_format,
              default_vat_rate = excluded.default_vat_rate, chart_of_accounts = excluded.chart_of_accounts,
-             accounts = excluded.accounts, version = billing.settings.version + 1, updated_at = now()
+             accounts = excluded.accounts, datev_consultant_number = excluded.datev_consultant_number,
+             datev_client_number = excluded.datev_client_number,
+             fiscal_year_start_month = excluded.fiscal_year_start_month,
+             account_length = excluded.account_length, version = billing.settings.version + 1, updated_at = now()
            returning legal_name, address as "address: Json<Address>", vat_id, tax_number, iban, bic,
              bank_name, contact_name, contact_phone, contact_email, electronic_address,
              default_payment_terms_days, invoice_number_format, credit_note_number_format,
              default_vat_rate, chart_of_accounts as "chart_of_accounts: ChartOfAccounts",
-             accounts as "accounts: Json<BTreeMap<String, String>>", version,
+             accounts as "accounts: Json<BTreeMap<String, String>>", datev_consultant_number,
+                 datev_client_number, fiscal_year_start_month, account_length, version,
              updated_at as "updated_at?""#,
         s.legal_name,
         s.address.clone().map(Json) as _,
@@ -83,6 +91,10 @@ pub async fn write(conn: &mut PgConnection, s: &SettingsInput) -> Result<Setting
         s.default_vat_rate,
         s.chart_of_accounts as _,
         Json(&s.accounts) as _,
+        s.datev_consultant_number,
+        s.datev_client_number,
+        s.fiscal_year_start_month,
+        s.account_length,
     )
     .fetch_one(conn)
     .await

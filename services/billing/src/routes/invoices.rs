@@ -9,10 +9,11 @@ use psa_authn::Caller;
 use psa_http::Problem;
 use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query};
-use psa_http::merge_patch;
+use psa_http::{merge_patch, negotiate};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, SortField, Stored, Tx, with_etag};
 
+use crate::documents::FileKind;
 use crate::domain::invoice::{
     DraftInput, Invoice, InvoiceDocument, InvoiceStatus, InvoiceType, LineKind, NewInvoice,
 };
@@ -94,16 +95,34 @@ async fn document_of(
     Ok(with_etag(StatusCode::OK, &doc, doc.invoice.version))
 }
 
-/// The document with its lines, VAT breakdown and open amount.
+/// The document with its lines, VAT breakdown, open amount and files; a
+/// released one also as its XML (`Accept: application/xml`) or PDF
+/// (`Accept: application/pdf`), the bytes kept at release.
 #[utoipa::path(get, path = "/v1/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path)),
-    responses((status = 200, body = InvoiceDocument, headers(("ETag" = String))), Denied, NotFound),
+    responses((status = 200, headers(("ETag" = String)), content(
+            (InvoiceDocument = "application/json"),
+            (Vec<u8> = "application/xml"),
+            (Vec<u8> = "application/pdf"))),
+        Denied, NotFound, Conflict, docs::NotAcceptable),
     security(("bearer" = ["invoices:read"])))]
 pub async fn get_invoice(
     State(state): State<BillingState>,
     caller: Caller,
+    headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Response, Error> {
-    document_of(&state, &caller, id, None).await
+    match negotiate::preferred(
+        &headers,
+        &["application/json", "application/xml", "application/pdf"],
+    )? {
+        "application/xml" => {
+            super::files::download(&state, &caller, &headers, id, Some(FileKind::Xml)).await
+        }
+        "application/pdf" => {
+            super::files::download(&state, &caller, &headers, id, Some(FileKind::Pdf)).await
+        }
+        _ => document_of(&state, &caller, id, None).await,
+    }
 }
 
 /// A draft written by hand, for a customer billing knows.

@@ -7,6 +7,8 @@
 //! change, items move through approval, the settings are one per tenant.
 
 pub mod balance;
+pub mod exports;
+pub mod files;
 pub mod invoices;
 pub mod items;
 pub mod lines;

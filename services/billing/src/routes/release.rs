@@ -4,8 +4,9 @@
 //! Release is one transaction: it checks the draft (seller and buyer data,
 //! totals, both VAT ids for reverse charge, what a credit note may still
 //! credit), takes the next number of the tenant's series as its last step
-//! (a release that fails uses none), dates and freezes the document and
-//! records `invoice.released` or `credit_note.released`.
+//! (a release that fails uses none), dates and freezes the document,
+//! renders its XML and PDF once and records `invoice.released` or
+//! `credit_note.released` with their SHA-256.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,6 +20,7 @@ use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound};
 use psa_kernel::{Guarded, Idempotency, Stored, Tx};
 use uuid::Uuid;
 
+use crate::documents;
 use crate::domain::invoice::{
     Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus, InvoiceType, LineKind, NewCreditNote,
     Seller, release_problems, totals_of,
@@ -183,7 +185,14 @@ pub async fn release_invoice(
         },
     )
     .await?;
+    // Its files, from the frozen data, kept with their hashes before the
+    // event names them: a release has its XML and PDF or did not happen.
     let doc = repo::invoices::document(&mut tx, released).await?;
+    let released_at = doc.invoice.released_at.unwrap_or_else(Utc::now);
+    for file in documents::render(&doc, released_at).map_err(Error::Render)? {
+        repo::documents::insert(&mut tx, id, &file).await?;
+    }
+    let doc = repo::invoices::document(&mut tx, doc.invoice).await?;
     let event = match doc.invoice.invoice_type {
         InvoiceType::Invoice => &INVOICE_RELEASED,
         InvoiceType::CreditNote => &CREDIT_NOTE_RELEASED,

@@ -455,7 +455,7 @@ async fn release_rules_beyond_the_lines() {
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
     assert_eq!(refused.error_fields(), vec!["lines"]);
-    // A public buyer on XRechnung needs its Leitweg-ID.
+    // A public buyer on XRechnung needs its Leitweg-ID and electronic address.
     let public = w.customer(json!({"einvoice_format": "xrechnung"})).await;
     let d =
         w.c.create(
@@ -471,7 +471,10 @@ async fn release_rules_beyond_the_lines() {
         )
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "release_invalid");
-    assert_eq!(refused.error_fields(), vec!["buyer.leitweg_id"]);
+    assert_eq!(
+        refused.error_fields(),
+        vec!["buyer.leitweg_id", "buyer.invoice_email"]
+    );
     // Without a period the service date is the issue date.
     let d =
         w.c.create(

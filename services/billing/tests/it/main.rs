@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 mod access;
 mod documents;
+mod einvoice;
 mod numbers;
 mod runs;
 

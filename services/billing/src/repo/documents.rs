@@ -1,0 +1,90 @@
+//! A released document's files: written once in the releasing
+//! transaction, read by every download.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::documents::{DocumentFile, FileKind, Rendered};
+
+/// Keeps a file; one that is kept already stays as it is.
+pub async fn insert(
+    conn: &mut PgConnection,
+    invoice: Uuid,
+    f: &Rendered,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into billing.documents (invoice_id, kind, profile, media_type, file_name, content, sha256, size)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict (tenant_id, invoice_id, kind) do nothing",
+        invoice,
+        f.kind as _,
+        f.profile,
+        f.kind.media_type(),
+        f.file_name,
+        f.content,
+        f.sha256,
+        i32::try_from(f.content.len()).unwrap_or(i32::MAX),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What files the documents have, by document.
+pub async fn of(
+    conn: &mut PgConnection,
+    invoices: &[Uuid],
+) -> Result<Vec<(Uuid, DocumentFile)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select invoice_id, kind as "kind: FileKind", profile, media_type, file_name, sha256, size
+           from billing.documents where invoice_id = any($1) order by invoice_id, kind"#,
+        invoices
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.invoice_id,
+                DocumentFile {
+                    kind: r.kind,
+                    profile: r.profile,
+                    media_type: r.media_type,
+                    file_name: r.file_name,
+                    sha256: r.sha256,
+                    size: r.size,
+                },
+            )
+        })
+        .collect())
+}
+
+/// A file with its bytes.
+pub async fn content(
+    conn: &mut PgConnection,
+    invoice: Uuid,
+    kind: FileKind,
+) -> Result<Option<(DocumentFile, Vec<u8>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select kind as "kind: FileKind", profile, media_type, file_name, sha256, size, content
+           from billing.documents where invoice_id = $1 and kind = $2"#,
+        invoice,
+        kind as _,
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            DocumentFile {
+                kind: r.kind,
+                profile: r.profile,
+                media_type: r.media_type,
+                file_name: r.file_name,
+                sha256: r.sha256,
+                size: r.size,
+            },
+            r.content,
+        )
+    }))
+}
