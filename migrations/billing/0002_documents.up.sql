@@ -46,3 +46,28 @@ alter table billing.settings
     add column datev_client_number integer check (datev_client_number between 1 and 99999),
     add column fiscal_year_start_month integer not null default 1 check (fiscal_year_start_month between 1 and 12),
     add column account_length integer not null default 4 check (account_length between 4 and 8);
+
+-- Released documents whose files are still to be rendered: written by the
+-- release, removed by the transaction that keeps the files and records
+-- invoice.released. A process that ends in between leaves the row, and
+-- the render worker finishes it.
+create table billing.pending_renders (
+    tenant_id uuid not null default billing.current_tenant(),
+    invoice_id uuid not null,
+    released_at timestamptz not null default now(),
+    primary key (tenant_id, invoice_id),
+    foreign key (tenant_id, invoice_id) references billing.invoices (tenant_id, id)
+);
+create index pending_renders_released on billing.pending_renders (released_at);
+
+call billing.isolate_by_tenant('pending_renders');
+
+-- The render worker serves every tenant: the releases left unfinished.
+create function billing.renders_due(older_than timestamptz)
+    returns table (tenant_id uuid, invoice_id uuid)
+    language sql security definer set search_path = pg_catalog, billing
+    as $$ select tenant_id, invoice_id from billing.pending_renders
+          where released_at < older_than order by released_at limit 100 $$;
+
+revoke all on function billing.renders_due(timestamptz) from public;
+grant execute on function billing.renders_due(timestamptz) to psa_billing;

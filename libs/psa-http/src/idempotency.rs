@@ -240,11 +240,17 @@ pub async fn lookup_sealed(
                 stored = stored.unsealed(sealer)?;
             }
             let mut res = stored.into_response();
-            res.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            mark_replayed(&mut res);
             Ok(Lookup::Replay(res))
         }
     }
+}
+
+/// Marks a response as the answer of an earlier request with the same key
+/// (`Idempotent-Replayed: true`).
+pub fn mark_replayed(res: &mut axum::response::Response) {
+    res.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
 }
 
 /// Records the response for this key in the same transaction as the change.

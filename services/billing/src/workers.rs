@@ -1,6 +1,8 @@
 //! Billing's background work: the outbox relay, the projection of CRM's
 //! and tickets' events, invoice runs (started by the API, carried on after
-//! a restart) and the schema's housekeeping.
+//! a restart), the files of released documents (rendered after the
+//! release, finished here when the releasing process ended first) and the
+//! schema's housekeeping.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,10 +17,10 @@ use psa_runtime::{Subscription, Workers};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::invoice::{Buyer, UnitCode, default_vat};
+use crate::domain::invoice::{Buyer, InvoiceDocument, InvoiceType, UnitCode, default_vat};
 use crate::domain::pricing::{self, Priced, Terms, Work};
 use crate::error::Error;
-use crate::events::{CONSUMES, INVOICE_GENERATED};
+use crate::events::{CONSUMES, CREDIT_NOTE_RELEASED, INVOICE_GENERATED, INVOICE_RELEASED};
 use crate::repo::invoices::{NewDraft, NewLine};
 use crate::repo::{self, charges, invoices, items, projection, runs};
 
@@ -231,6 +233,72 @@ pub async fn process_run(store: Store, tenant: Uuid, run: Uuid) -> anyhow::Resul
     }
 }
 
+/// How often releases whose files were not kept are looked for, and how
+/// long the releasing request has to keep them itself.
+const RENDER_WATCH_EVERY: Duration = Duration::from_secs(30);
+const RENDER_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+
+/// The aftermath of a release: renders the document's XML and PDF from
+/// the frozen data (holding no connection and no lock while it renders),
+/// then, in one transaction, keeps them with their SHA-256 and records
+/// `invoice.released` (or `credit_note.released`) naming them. None when
+/// there was nothing to do (another transaction did it). Releases are not
+/// held up by rendering: the number's lock ends with the release.
+pub async fn finish_release(
+    store: &Store,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<InvoiceDocument>, Error> {
+    let mut tx = Tx::for_tenant(store, tenant).await?;
+    let inv = invoices::fetch(&mut tx, id, false)
+        .await?
+        .ok_or_else(psa_http::Problem::not_found)?;
+    let doc = invoices::document(&mut tx, inv).await?;
+    tx.commit().await?;
+    if !doc.files.is_empty() {
+        return Ok(None);
+    }
+    let released_at = doc.invoice.released_at.unwrap_or(doc.invoice.updated_at);
+    let files = tokio::task::spawn_blocking(move || {
+        crate::documents::render(&doc, released_at).map(|files| (doc, files))
+    })
+    .await
+    .map_err(|e| psa_http::Problem::internal(&e))?
+    .map_err(Error::Render)?;
+    let (doc, files) = files;
+    let mut tx = Tx::for_tenant(store, tenant).await?;
+    if !repo::documents::take_pending(&mut tx, id).await?
+        || !repo::documents::of(&mut tx, &[id]).await?.is_empty()
+    {
+        return Ok(None);
+    }
+    for file in &files {
+        repo::documents::insert(&mut tx, id, file).await?;
+    }
+    let doc = invoices::document(&mut tx, doc.invoice).await?;
+    let event = match doc.invoice.invoice_type {
+        InvoiceType::Invoice => &INVOICE_RELEASED,
+        InvoiceType::CreditNote => &CREDIT_NOTE_RELEASED,
+    };
+    tx.emit(event, id, &doc).await?;
+    tx.commit().await?;
+    Ok(Some(doc))
+}
+
+/// Finishes the releases whose request ended before their files were kept.
+pub async fn finish_releases_once(store: &Store) -> anyhow::Result<usize> {
+    let mut finished = 0;
+    for (tenant, id) in repo::documents::due(&store.pool, Utc::now() - RENDER_AFTER).await? {
+        match finish_release(store, tenant, id).await {
+            Ok(done) => finished += usize::from(done.is_some()),
+            Err(e) => {
+                tracing::error!(invoice = %id, error = %e, "rendering a released document failed")
+            }
+        }
+    }
+    Ok(finished)
+}
+
 /// Carries on runs whose worker stopped (the process ended while it ran).
 pub async fn resume_stalled_once(store: &Store) -> anyhow::Result<usize> {
     let older_than = Utc::now() - STALLED_AFTER;
@@ -256,6 +324,15 @@ pub fn start(pool: &PgPool, events: &EventsConfig) -> Workers {
         async move {
             if let Err(e) = resume_stalled_once(&store).await {
                 tracing::warn!(error = %e, "resuming invoice runs failed");
+            }
+        }
+    });
+    let store = Store::new(pool.clone(), crate::DB.schema);
+    workers.every("release-files", RENDER_WATCH_EVERY, move || {
+        let store = store.clone();
+        async move {
+            if let Err(e) = finish_releases_once(&store).await {
+                tracing::warn!(error = %e, "finishing releases failed");
             }
         }
     });

@@ -88,3 +88,44 @@ pub async fn content(
         )
     }))
 }
+
+/// Marks a released document as waiting for its files.
+pub async fn pending(conn: &mut PgConnection, invoice: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into billing.pending_renders (invoice_id) values ($1)",
+        invoice
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes the document's pending render (false: there is none, or another
+/// transaction finished it). Holds it until the transaction ends.
+pub async fn take_pending(conn: &mut PgConnection, invoice: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "delete from billing.pending_renders where invoice_id = $1",
+        invoice
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Renders left unfinished for longer than until `older_than`, of every
+/// tenant (tenant, document).
+pub async fn due(
+    pool: &sqlx::PgPool,
+    older_than: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select tenant_id as "tenant_id!", invoice_id as "invoice_id!" from billing.renders_due($1)"#,
+        older_than
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.tenant_id, r.invoice_id))
+        .collect())
+}

@@ -8,7 +8,7 @@ use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use psa_authn::Caller;
 use psa_http::extract::Query;
-use psa_http::{FieldError, negotiate};
+use psa_http::{FieldError, Problem, negotiate};
 use psa_kernel::Tx;
 use psa_kernel::docs::{BadRequest, Denied, Invalid};
 use serde::Deserialize;
@@ -50,9 +50,11 @@ pub async fn datev_export(
     State(state): State<BillingState>,
     caller: Caller,
     headers: HeaderMap,
-    Query(q): Query<DatevQuery>,
+    query: Result<Query<DatevQuery>, Problem>,
 ) -> Result<Response, Error> {
+    // The permission first: a caller without it learns nothing of the query.
     let tx = Tx::begin(&state.store, &caller, INVOICES_READ.name).await?;
+    let Query(q) = query?;
     let (settings, docs) = psa_kernel::read(tx, async |tx| {
         let settings = repo::settings::fetch(tx, false).await?;
         let docs = repo::exports::released_between(tx, q.from, q.to, DOCUMENTS_MAX + 1).await?;

@@ -16,11 +16,11 @@ use psa_kernel::Tx;
 use psa_kernel::docs::{Conflict, Denied, NotFound};
 use uuid::Uuid;
 
-use crate::documents::{self, FileKind};
-use crate::domain::invoice::InvoiceStatus;
+use crate::documents::FileKind;
+use crate::domain::invoice::{InvoiceStatus, InvoiceType};
 use crate::error::Error;
 use crate::state::BillingState;
-use crate::{INVOICES_READ, repo};
+use crate::{INVOICES_READ, repo, workers};
 
 /// The document's XML: XRechnung 3.0 (CII) where the buyer has a
 /// Leitweg-ID, else the EN 16931 CII the PDF carries. 409
@@ -37,7 +37,7 @@ pub async fn get_xml(
     headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Response, Error> {
-    download(&state, &caller, &headers, id, Some(FileKind::Xml)).await
+    download(&state, &caller, &headers, (id, None), Some(FileKind::Xml)).await
 }
 
 /// The document as a ZUGFeRD / Factur-X PDF/A-3 (profile EN 16931) with
@@ -55,7 +55,7 @@ pub async fn get_pdf(
     headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Response, Error> {
-    download(&state, &caller, &headers, id, Some(FileKind::Pdf)).await
+    download(&state, &caller, &headers, (id, None), Some(FileKind::Pdf)).await
 }
 
 /// The file the buyer's e-invoice format asks for: the XML for XRechnung
@@ -72,21 +72,55 @@ pub async fn get_document(
     headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Response, Error> {
-    download(&state, &caller, &headers, id, None).await
+    download(&state, &caller, &headers, (id, None), None).await
 }
 
-/// The file of a released document, as kept. A document released before
-/// files were kept gets them now, once, from its frozen data.
+/// A credit note's XML (404 for an invoice).
+#[utoipa::path(get, path = "/v1/credit-notes/{id}/xrechnung.xml", tag = "invoices",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "application/xml", body = Vec<u8>,
+            headers(("ETag" = String, description = "the SHA-256 of the bytes"))),
+        Denied, NotFound, Conflict),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn get_credit_note_xml(
+    State(state): State<BillingState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+) -> Result<Response, Error> {
+    let only = (id, Some(InvoiceType::CreditNote));
+    download(&state, &caller, &headers, only, Some(FileKind::Xml)).await
+}
+
+/// A credit note's ZUGFeRD PDF (404 for an invoice).
+#[utoipa::path(get, path = "/v1/credit-notes/{id}/invoice.pdf", tag = "invoices",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>,
+            headers(("ETag" = String, description = "the SHA-256 of the bytes"))),
+        Denied, NotFound, Conflict),
+    security(("bearer" = ["invoices:read"])))]
+pub async fn get_credit_note_pdf(
+    State(state): State<BillingState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(id): PathId,
+) -> Result<Response, Error> {
+    let only = (id, Some(InvoiceType::CreditNote));
+    download(&state, &caller, &headers, only, Some(FileKind::Pdf)).await
+}
+
+/// The file of a released document, as kept.
 pub async fn download(
     state: &BillingState,
     caller: &Caller,
     headers: &HeaderMap,
-    id: Uuid,
+    (id, only): (Uuid, Option<InvoiceType>),
     kind: Option<FileKind>,
 ) -> Result<Response, Error> {
     let mut tx = Tx::begin(&state.store, caller, INVOICES_READ.name).await?;
     let inv = repo::invoices::fetch(&mut tx, id, false)
         .await?
+        .filter(|i| only.is_none_or(|t| i.invoice_type == t))
         .ok_or_else(Problem::not_found)?;
     if inv.status == InvoiceStatus::Draft {
         return Err(Error::Draft);
@@ -95,20 +129,17 @@ pub async fn download(
         EinvoiceFormat::Xrechnung => FileKind::Xml,
         EinvoiceFormat::Zugferd | EinvoiceFormat::Pdf => FileKind::Pdf,
     });
-    let (file, bytes) = match repo::documents::content(&mut tx, id, kind).await? {
-        Some(found) => found,
-        None => {
-            let doc = repo::invoices::document(&mut tx, inv).await?;
-            let released_at = doc.invoice.released_at.unwrap_or(doc.invoice.updated_at);
-            for f in documents::render(&doc, released_at).map_err(Error::Render)? {
-                repo::documents::insert(&mut tx, id, &f).await?;
-            }
-            repo::documents::content(&mut tx, id, kind)
-                .await?
-                .ok_or_else(Problem::not_found)?
-        }
-    };
+    let mut found = repo::documents::content(&mut tx, id, kind).await?;
     tx.commit().await?;
+    if found.is_none() {
+        // Released a moment ago and not yet rendered: render it now (or
+        // wait for whoever is), then read it.
+        workers::finish_release(&state.store, caller.tenant()?, id).await?;
+        let mut tx = Tx::begin(&state.store, caller, INVOICES_READ.name).await?;
+        found = repo::documents::content(&mut tx, id, kind).await?;
+        tx.commit().await?;
+    }
+    let (file, bytes) = found.ok_or_else(Problem::not_found)?;
     Ok(negotiate::file(
         headers,
         &file.media_type,

@@ -64,16 +64,47 @@ pub async fn list_credit_notes(
     list_invoices(state, caller, Query(f)).await
 }
 
-/// A credit note with its lines and VAT breakdown (404 for an invoice).
+/// A credit note with its lines and VAT breakdown (404 for an invoice);
+/// a released one also as its XML or PDF, by `Accept`.
 #[utoipa::path(get, path = "/v1/credit-notes/{id}", tag = "invoices", params(("id" = Uuid, Path)),
-    responses((status = 200, body = InvoiceDocument, headers(("ETag" = String))), Denied, NotFound),
+    responses((status = 200, headers(("ETag" = String)), content(
+            (InvoiceDocument = "application/json"),
+            (Vec<u8> = "application/xml"),
+            (Vec<u8> = "application/pdf"))),
+        Denied, NotFound, Conflict, docs::NotAcceptable),
     security(("bearer" = ["invoices:read"])))]
 pub async fn get_credit_note(
     State(state): State<BillingState>,
     caller: Caller,
+    headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Response, Error> {
-    document_of(&state, &caller, id, Some(InvoiceType::CreditNote)).await
+    document_as(
+        &state,
+        &caller,
+        &headers,
+        (id, Some(InvoiceType::CreditNote)),
+    )
+    .await
+}
+
+/// The document `id` (of `only` that type) as `Accept` asks: JSON, or a
+/// released one's XML or PDF.
+async fn document_as(
+    state: &BillingState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    (id, only): (uuid::Uuid, Option<InvoiceType>),
+) -> Result<Response, Error> {
+    let file = match negotiate::preferred(
+        headers,
+        &["application/json", "application/xml", "application/pdf"],
+    )? {
+        "application/xml" => FileKind::Xml,
+        "application/pdf" => FileKind::Pdf,
+        _ => return document_of(state, caller, id, only).await,
+    };
+    super::files::download(state, caller, headers, (id, only), Some(file)).await
 }
 
 /// The document `id` (of `only` that type), 404 otherwise.
@@ -111,18 +142,7 @@ pub async fn get_invoice(
     headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Response, Error> {
-    match negotiate::preferred(
-        &headers,
-        &["application/json", "application/xml", "application/pdf"],
-    )? {
-        "application/xml" => {
-            super::files::download(&state, &caller, &headers, id, Some(FileKind::Xml)).await
-        }
-        "application/pdf" => {
-            super::files::download(&state, &caller, &headers, id, Some(FileKind::Pdf)).await
-        }
-        _ => document_of(&state, &caller, id, None).await,
-    }
+    document_as(&state, &caller, &headers, (id, None)).await
 }
 
 /// A draft written by hand, for a customer billing knows.

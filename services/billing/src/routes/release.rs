@@ -4,9 +4,10 @@
 //! Release is one transaction: it checks the draft (seller and buyer data,
 //! totals, both VAT ids for reverse charge, what a credit note may still
 //! credit), takes the next number of the tenant's series as its last step
-//! (a release that fails uses none), dates and freezes the document,
-//! renders its XML and PDF once and records `invoice.released` or
-//! `credit_note.released` with their SHA-256.
+//! (a release that fails uses none), dates and freezes the document. Its
+//! aftermath, in a transaction of its own so that rendering never holds
+//! the series' lock, renders the XML and PDF once, keeps them and records
+//! `invoice.released` or `credit_note.released` with their SHA-256.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,20 +18,19 @@ use psa_http::extract::{Json, PathId};
 use psa_http::validate::FieldErrors;
 use psa_http::{FieldError, Problem};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound};
-use psa_kernel::{Guarded, Idempotency, Stored, Tx};
+use psa_kernel::{Guarded, Idempotency, Stored, Tx, with_etag};
 use uuid::Uuid;
 
-use crate::documents;
 use crate::domain::invoice::{
     Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus, InvoiceType, LineKind, NewCreditNote,
     Seller, release_problems, totals_of,
 };
 use crate::domain::money::cents;
 use crate::error::Error;
-use crate::events::{CREDIT_NOTE_RELEASED, INVOICE_GENERATED, INVOICE_RELEASED};
+use crate::events::INVOICE_GENERATED;
 use crate::repo::invoices::{NewDraft, NewLine, Release};
 use crate::state::BillingState;
-use crate::{INVOICES_RELEASE, INVOICES_WRITE, repo};
+use crate::{INVOICES_RELEASE, INVOICES_WRITE, repo, workers};
 
 /// A credit note's lines must credit the invoice's lines as they were
 /// (category, rate, price) and stay within what remains of each, and the
@@ -111,7 +111,18 @@ pub async fn release_invoice(
         .guard(&mut tx, &serde_json::json!({"release": id}))
         .await?
     {
-        Guarded::Replay(res) => return Ok(res),
+        // Released by the first request: the document as it is now, with
+        // the files its aftermath kept since.
+        Guarded::Replay(_) => {
+            let inv = repo::invoices::fetch(&mut tx, id, false)
+                .await?
+                .ok_or_else(Problem::not_found)?;
+            let doc = repo::invoices::document(&mut tx, inv).await?;
+            tx.commit().await?;
+            let mut res = with_etag(StatusCode::OK, &doc, doc.invoice.version);
+            psa_http::idempotency::mark_replayed(&mut res);
+            return Ok(res);
+        }
         Guarded::New(guard) => guard,
     };
     let inv = repo::invoices::fetch(&mut tx, id, true)
@@ -185,24 +196,23 @@ pub async fn release_invoice(
         },
     )
     .await?;
-    // Its files, from the frozen data, kept with their hashes before the
-    // event names them: a release has its XML and PDF or did not happen.
+    repo::documents::pending(&mut tx, id).await?;
     let doc = repo::invoices::document(&mut tx, released).await?;
-    let released_at = doc.invoice.released_at.unwrap_or_else(Utc::now);
-    for file in documents::render(&doc, released_at).map_err(Error::Render)? {
-        repo::documents::insert(&mut tx, id, &file).await?;
-    }
-    let doc = repo::invoices::document(&mut tx, doc.invoice).await?;
-    let event = match doc.invoice.invoice_type {
-        InvoiceType::Invoice => &INVOICE_RELEASED,
-        InvoiceType::CreditNote => &CREDIT_NOTE_RELEASED,
-    };
-    tx.emit(event, id, &doc).await?;
     let stored =
         Stored::new(StatusCode::OK, &doc)?.header("etag", &format!("\"{}\"", doc.invoice.version));
     let res = guard.finish(&mut tx, stored).await?;
     tx.commit().await?;
-    Ok(res)
+    // The aftermath: the files, kept with their hashes, and the event that
+    // names them. Should it fail, the release stands and the render worker
+    // tries again; the answer is then the document without files.
+    match workers::finish_release(&state.store, caller.tenant()?, id).await {
+        Ok(Some(doc)) => Ok(with_etag(StatusCode::OK, &doc, doc.invoice.version)),
+        Ok(None) => Ok(res),
+        Err(e) => {
+            tracing::error!(invoice = %id, error = %e, "rendering a released document failed");
+            Ok(res)
+        }
+    }
 }
 
 /// A credit note (draft) for a released invoice, in full or for some of

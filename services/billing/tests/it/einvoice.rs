@@ -342,3 +342,109 @@ async fn an_xrechnung_buyer_without_leitweg_id_is_refused_at_release_and_uses_no
         "no number was used: {released}"
     );
 }
+
+#[tokio::test]
+async fn a_release_whose_process_ended_before_its_files_gets_them_from_the_worker() {
+    let w = World::new().await;
+    w.seller().await;
+    let customer = w.customer(json!({})).await;
+    let id = w
+        .draft(
+            customer,
+            json!([{"description": "Support", "quantity": "1", "unit_price": "95.00"}]),
+        )
+        .await;
+    w.release(&id).await;
+    // As if the process had ended between the release and its aftermath:
+    // no files, no event, the render still pending (triggers off for this).
+    let mut admin = w.app.db.admin.acquire().await.unwrap();
+    for sql in [
+        "set session_replication_role = replica",
+        "delete from billing.documents where invoice_id = $1::uuid",
+        "delete from billing.outbox where subject = $1 and type = 'invoice.released'",
+        "insert into billing.pending_renders (tenant_id, invoice_id, released_at)
+           select tenant_id, id, now() - interval '1 hour' from billing.invoices where id = $1::uuid",
+        "reset session_replication_role",
+    ] {
+        let q = sqlx::query(sql);
+        let q = if sql.contains("$1") { q.bind(&id) } else { q };
+        q.execute(&mut *admin).await.unwrap();
+    }
+    assert_eq!(w.doc(&id).await["files"], json!([]));
+    let pool = w.app.db.module_pool(&psa_billing::module()).unwrap();
+    let store = psa_kernel::Store::new(pool, psa_billing::DB.schema);
+    assert_eq!(
+        psa_billing::workers::finish_releases_once(&store)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        psa_billing::workers::finish_releases_once(&store)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
+    let doc = w.doc(&id).await;
+    assert_eq!(doc["files"].as_array().unwrap().len(), 2, "{doc}");
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from billing.outbox where subject = $1 and type = 'invoice.released'",
+    )
+    .bind(&id)
+    .fetch_one(&mut *admin)
+    .await
+    .unwrap();
+    assert_eq!(events, 1, "the event names the files, once");
+}
+
+#[tokio::test]
+async fn the_other_vat_categories_pass_the_checkers_too() {
+    let w = World::new().await;
+    w.c.patch(
+        "/v1/billing/settings",
+        json!({"tax_number": "143/123/45678"}),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    w.seller().await;
+    let mut docs = vec![];
+    // Hardware to an Austrian business (K), for a public buyer: XRechnung.
+    let at = w.customer(json!({"name": "Beispiel GmbH", "vat_treatment": "intra_eu_supply", "vat_id": "ATU12345678",
+        "einvoice_format": "xrechnung", "leitweg_id": "991-01234-44", "invoice_email": "office@beispiel.at",
+        "address": {"line1": "Ring 1", "postal_code": "1010", "city": "Wien", "country": "AT"}})).await;
+    let id = w
+        .draft(
+            at,
+            json!([{"description": "Switch", "quantity": "2", "unit_price": "300.00"}]),
+        )
+        .await;
+    docs.push(("intra-EU supply", w.release(&id).await));
+    // Services to a US business (O): no VAT ids on the document.
+    let us = w.customer(json!({"name": "Example Inc.", "vat_treatment": "outside_scope", "invoice_email": "ap@example.com",
+        "address": {"line1": "1 Main St", "postal_code": "10001", "city": "New York", "country": "US"}})).await;
+    let id = w.draft(us, json!([{"description": "Consulting", "quantity": "3", "unit_code": "HUR", "unit_price": "150.00"}])).await;
+    docs.push(("outside the scope of VAT", w.release(&id).await));
+    // An exempt line (E) beside a standard one.
+    let de = w.customer(json!({"invoice_email": "ap@contoso.de"})).await;
+    let id = w.draft(de, json!([
+        {"description": "Schulung (steuerfrei)", "quantity": "1", "unit_price": "500.00", "vat_category": "E",
+         "exemption_reason": "Steuerfrei nach § 4 Nr. 21 UStG"},
+        {"description": "Support", "quantity": "1", "unit_code": "HUR", "unit_price": "95.00"}])).await;
+    docs.push(("exempt", w.release(&id).await));
+    let mut checks = vec![];
+    for (kind, doc) in docs {
+        let id = doc["id"].as_str().unwrap();
+        let xml = w.file(id, "xrechnung.xml").await;
+        let pdf = w.file(id, "invoice.pdf").await;
+        let xrechnung = doc["buyer"]["leitweg_id"].is_string();
+        checks.push(std::thread::spawn(move || {
+            assert_valid(kind, &xml, &pdf, xrechnung)
+        }));
+    }
+    for c in checks {
+        if let Err(e) = c.join() {
+            std::panic::resume_unwind(e);
+        }
+    }
+}

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod access;
+mod datev;
 mod documents;
 mod einvoice;
 mod numbers;
