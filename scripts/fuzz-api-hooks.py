@@ -81,6 +81,10 @@ SEMANTIC_CODES = {
     "unknown_line",
     "out_of_range",
     "reused",
+    # The DATEV export: a period DATEV does not take in one file.
+    "spans_fiscal_years",
+    "spans_calendar_years",
+    "too_many",
 }
 
 

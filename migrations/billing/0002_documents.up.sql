@@ -40,7 +40,10 @@ end $$;
 create trigger documents_are_final before insert or update or delete on billing.documents
     for each row execute function billing.documents_are_final();
 
--- DATEV: the tax advisor's numbers and the fiscal year the export books in.
+-- DATEV: the customer's debtor account, the tax advisor's numbers and the
+-- fiscal year the export books in.
+alter table billing.customers add column debtor_account text;
+
 alter table billing.settings
     add column datev_consultant_number integer check (datev_consultant_number between 1001 and 9999999),
     add column datev_client_number integer check (datev_client_number between 1 and 99999),

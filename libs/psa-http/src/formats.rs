@@ -181,6 +181,12 @@ pub const DECIMAL_MAX: usize = 30;
 /// The longest [`VAT_ID`]: a prefix and 12 characters.
 pub const VAT_ID_MAX: usize = 14;
 pub const TAX_NUMBER_MAX: usize = 30;
+pattern!(
+    /// A DATEV debtor account (Personenkonto): 5 to 9 digits, 1 to 6 first
+    /// (creditors start at 7; one digit more than the ledger's accounts).
+    DEBTOR_ACCOUNT = r"^[1-6][0-9]{4,8}$"
+);
+
 /// The longest [`LEITWEG_ID`]: 12 + 1 + 30 + 1 + 2 characters.
 pub const LEITWEG_ID_MAX: usize = 46;
 
@@ -246,6 +252,15 @@ pub fn opt_tax_number() -> ObjectBuilder {
             .examples(["21/815/08150"]),
     )
 }
+/// A [`DEBTOR_ACCOUNT`] or `null`.
+pub fn opt_debtor_account() -> ObjectBuilder {
+    nullable(
+        string(DEBTOR_ACCOUNT.pattern.into(), 9)
+            .description(Some("The customer's DATEV debtor account (Personenkonto)"))
+            .examples(["10042"]),
+    )
+}
+
 /// A [`LEITWEG_ID`] or `null`.
 pub fn opt_leitweg_id() -> ObjectBuilder {
     nullable(
@@ -359,6 +374,12 @@ pub fn lines<const ITEMS: usize, const LEN: usize>() -> ArrayBuilder {
 /// The schema of a string-keyed map whose keys match `key` and whose values
 /// are [`LINE`]s of at most `len` characters, at most `max` entries.
 pub fn line_map(key: &str, len: usize, max: usize) -> RefOr<Schema> {
+    string_map(key, LINE.pattern, len, max)
+}
+
+/// An object of at most `max` entries whose keys match `key` and whose
+/// values are strings of at most `len` characters matching `value`.
+pub fn string_map(key: &str, value: &str, len: usize, max: usize) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::Object)
         .property_names(Some(
@@ -366,7 +387,7 @@ pub fn line_map(key: &str, len: usize, max: usize) -> RefOr<Schema> {
                 .schema_type(Type::String)
                 .pattern(Some(key)),
         ))
-        .additional_properties(Some(string(LINE.pattern.into(), len)))
+        .additional_properties(Some(string(value.into(), len)))
         .max_properties(Some(max))
         .into()
 }

@@ -135,6 +135,17 @@ impl FieldErrors {
         }
     }
 
+    /// A DATEV debtor account ([`formats::DEBTOR_ACCOUNT`]).
+    pub fn debtor_account(&mut self, field: &str, value: Option<&str>) {
+        let Some(v) = value else { return };
+        if !formats::DEBTOR_ACCOUNT.matches(v) {
+            self.add(
+                field,
+                "must be a debtor account: 5 to 9 digits, the first 1 to 6",
+            );
+        }
+    }
+
     /// A Leitweg-ID ([`formats::LEITWEG_ID`]).
     pub fn leitweg_id(&mut self, field: &str, value: Option<&str>) {
         let Some(v) = value else { return };

@@ -61,6 +61,7 @@ pub fn buyer() -> Buyer {
         leitweg_id: None,
         email: Some("ap@contoso.de".into()),
         payment_terms_days: Some(14),
+        debtor_account: Some("10042".into()),
         einvoice_format: EinvoiceFormat::Zugferd,
         vat_treatment: VatTreatment::Standard,
     }

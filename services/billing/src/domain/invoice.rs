@@ -51,6 +51,9 @@ pub struct Buyer {
     pub leitweg_id: Option<String>,
     pub email: Option<String>,
     pub payment_terms_days: Option<i32>,
+    /// The customer's DATEV debtor account when the document was released.
+    #[serde(default)]
+    pub debtor_account: Option<String>,
     pub einvoice_format: EinvoiceFormat,
     pub vat_treatment: VatTreatment,
 }

@@ -136,7 +136,7 @@ pub struct SettingsInput {
 const ACCOUNTS_MAX: usize = 100;
 
 fn accounts_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    formats::line_map("^[a-z0-9_]{1,50}$", 20, ACCOUNTS_MAX)
+    formats::string_map("^[a-z0-9_]{1,50}$", "^[0-9]{1,20}$", 20, ACCOUNTS_MAX)
 }
 
 fn payment_terms() -> i32 {

@@ -21,13 +21,14 @@ pub async fn upsert_customer(
     sqlx::query!(
         "insert into billing.customers (id, customer_number, name, address, billing_address, vat_id,
            tax_number, leitweg_id, payment_terms_days, invoice_email, einvoice_format, vat_treatment,
-           deleted, version)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           deleted, version, debtor_account)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          on conflict (tenant_id, id) do update set customer_number = excluded.customer_number,
            name = excluded.name, address = excluded.address, billing_address = excluded.billing_address,
            vat_id = excluded.vat_id, tax_number = excluded.tax_number, leitweg_id = excluded.leitweg_id,
            payment_terms_days = excluded.payment_terms_days, invoice_email = excluded.invoice_email,
            einvoice_format = excluded.einvoice_format, vat_treatment = excluded.vat_treatment,
+           debtor_account = excluded.debtor_account,
            deleted = excluded.deleted or billing.customers.deleted, version = excluded.version
          where billing.customers.version < excluded.version or excluded.deleted",
         c.id,
@@ -44,6 +45,7 @@ pub async fn upsert_customer(
         c.vat_treatment as _,
         deleted,
         c.version,
+        c.debtor_account,
     )
     .execute(conn)
     .await
@@ -115,7 +117,7 @@ pub async fn buyer(conn: &mut PgConnection, id: Uuid) -> Result<Option<Buyer>, s
     let row = sqlx::query!(
         r#"select customer_number, name, address as "address: Json<Address>",
              billing_address as "billing_address: Json<Address>", vat_id, tax_number, leitweg_id,
-             invoice_email, payment_terms_days,
+             invoice_email, payment_terms_days, debtor_account,
              einvoice_format as "einvoice_format: EinvoiceFormat",
              vat_treatment as "vat_treatment: VatTreatment"
            from billing.customers where id = $1 and not deleted"#,
@@ -132,6 +134,7 @@ pub async fn buyer(conn: &mut PgConnection, id: Uuid) -> Result<Option<Buyer>, s
         leitweg_id: r.leitweg_id,
         email: r.invoice_email,
         payment_terms_days: r.payment_terms_days,
+        debtor_account: r.debtor_account,
         einvoice_format: r.einvoice_format,
         vat_treatment: r.vat_treatment,
     }))

@@ -65,7 +65,11 @@ pub async fn datev_export(
         Error::Export(vec![FieldError::with_code(field, code, why)])
     };
     if q.from > q.to {
-        return Err(invalid("to", "invalid", "must not lie before from".into()));
+        return Err(invalid(
+            "to",
+            "inconsistent",
+            "must not lie before from".into(),
+        ));
     }
     if docs.len() as i64 > DOCUMENTS_MAX {
         return Err(invalid(
@@ -99,7 +103,8 @@ pub async fn datev_export(
         .address
         .as_ref()
         .map_or("DE".to_owned(), |a| a.0.country.clone());
-    // The collective debtor account unless the tenant maps one.
+    // The customer's debtor account as the document was released with it,
+    // else the tenant's collective debtor (`accounts.debtors`, `10000`).
     let account_length = settings.account_length.clamp(4, 8) as u32;
     let default_debtor = format!("1{}", "0".repeat(account_length as usize));
     let debtor = settings
@@ -112,7 +117,13 @@ pub async fn datev_export(
         .iter()
         .map(|doc| Booked {
             doc,
-            debtor_account: &debtor,
+            debtor_account: doc
+                .invoice
+                .buyer
+                .0
+                .debtor_account
+                .as_deref()
+                .unwrap_or(&debtor),
         })
         .collect();
     let export = Export {

@@ -86,7 +86,9 @@ async fn a_month_s_export_books_every_document_and_rate_once() {
     )
     .await
     .assert_status(StatusCode::OK);
-    let customer = w.customer(json!({"name": "Bäckerei Schäfer KG"})).await;
+    let customer = w
+        .customer(json!({"name": "Bäckerei Schäfer KG", "debtor_account": "10042"}))
+        .await;
     let post = async |lines: Value| {
         let d =
             w.c.create(
@@ -201,7 +203,7 @@ async fn a_month_s_export_books_every_document_and_rate_once() {
             Utc::now().date_naive().format("%d%m").to_string(),
             "Belegdatum DDMM"
         );
-        assert!(b[6].len() == 5, "the debtor account has 5 digits: {}", b[6]);
+        assert_eq!(b[6], "10042", "the customer's debtor account");
     }
     let note_rows: Vec<&Vec<String>> = bookings
         .iter()

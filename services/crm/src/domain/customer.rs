@@ -100,6 +100,10 @@ pub struct Customer {
     pub leitweg_id: Option<String>,
     /// Days from invoice date to due date; the seller's default when null.
     pub payment_terms_days: Option<i32>,
+    /// The customer's DATEV debtor account (the export's Konto); the
+    /// seller's collective debtor when null.
+    #[serde(default)]
+    pub debtor_account: Option<String>,
     /// Where invoices are sent.
     pub invoice_email: Option<String>,
     // The defaults read events published before these fields existed.
@@ -162,6 +166,10 @@ pub struct CustomerInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 365)]
     pub payment_terms_days: Option<i32>,
+    /// The customer's DATEV debtor account (Personenkonto, e.g. `10042`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = formats::opt_debtor_account)]
+    pub debtor_account: Option<String>,
     /// Where invoices are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = formats::opt_email)]
@@ -212,6 +220,7 @@ impl CustomerInput {
         e.vat_id("vat_id", self.vat_id.as_deref());
         e.tax_number("tax_number", self.tax_number.as_deref());
         e.leitweg_id("leitweg_id", self.leitweg_id.as_deref());
+        e.debtor_account("debtor_account", self.debtor_account.as_deref());
         if self
             .payment_terms_days
             .is_some_and(|d| !(0..=PAYMENT_TERMS_DAYS_MAX).contains(&d))
@@ -252,6 +261,7 @@ impl From<&Customer> for CustomerInput {
             tax_number: c.tax_number.clone(),
             leitweg_id: c.leitweg_id.clone(),
             payment_terms_days: c.payment_terms_days,
+            debtor_account: c.debtor_account.clone(),
             invoice_email: c.invoice_email.clone(),
             einvoice_format: c.einvoice_format,
             vat_treatment: c.vat_treatment,
@@ -294,7 +304,7 @@ mod tests {
         assert_eq!(c.vat_treatment, VatTreatment::Standard);
         let c: CustomerInput = serde_json::from_value(serde_json::json!({
             "name": "Acme", "vat_id": "de123", "tax_number": "x", "leitweg_id": "1-2",
-            "payment_terms_days": 366, "invoice_email": "nope",
+            "payment_terms_days": 366, "invoice_email": "nope", "debtor_account": "70001",
             "billing_address": {"line1": "A 1", "city": "Berlin", "country": "de"}
         }))
         .unwrap();
@@ -306,6 +316,7 @@ mod tests {
                 "vat_id",
                 "tax_number",
                 "leitweg_id",
+                "debtor_account",
                 "payment_terms_days",
                 "invoice_email",
                 "billing_address.country"

@@ -26,7 +26,7 @@ impl Resource for Customer {
     const TABLE: &'static str = "crm.customers";
     const COLUMNS: &'static str = "id, customer_number, name, status, email, phone, website, \
         address, notes, external_ids, vat_id, tax_number, leitweg_id, payment_terms_days, \
-        invoice_email, einvoice_format, vat_treatment, billing_address, version, created_at, \
+        debtor_account, invoice_email, einvoice_format, vat_treatment, billing_address, version, created_at, \
         updated_at";
     const PATH: &'static str = "/v1/customers";
     const READ: &'static str = crate::CUSTOMERS_READ.name;
@@ -81,9 +81,9 @@ impl Resource for Customer {
             r#"insert into crm.customers (id, customer_number, name, status, email, phone,
                    website, address, notes, external_ids, vat_id, tax_number, leitweg_id,
                    payment_terms_days, invoice_email, einvoice_format, vat_treatment,
-                   billing_address)
+                   billing_address, debtor_account)
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                   $17, $18)
+                   $17, $18, $19)
                on conflict (tenant_id, id) do update set
                    customer_number = excluded.customer_number, name = excluded.name,
                    status = excluded.status, email = excluded.email, phone = excluded.phone,
@@ -96,12 +96,13 @@ impl Resource for Customer {
                    einvoice_format = excluded.einvoice_format,
                    vat_treatment = excluded.vat_treatment,
                    billing_address = excluded.billing_address,
+                   debtor_account = excluded.debtor_account,
                    version = crm.customers.version + 1, updated_at = now()
                returning id, customer_number, name, status as "status: CustomerStatus",
                    email, phone, website, address as "address: Json<Address>", notes,
                    external_ids as "external_ids: Json<ExternalIds>",
-                   vat_id, tax_number, leitweg_id, payment_terms_days, invoice_email,
-                   einvoice_format as "einvoice_format: EinvoiceFormat",
+                   vat_id, tax_number, leitweg_id, payment_terms_days, debtor_account,
+                   invoice_email, einvoice_format as "einvoice_format: EinvoiceFormat",
                    vat_treatment as "vat_treatment: VatTreatment",
                    billing_address as "billing_address: Json<Address>",
                    version, created_at, updated_at"#,
@@ -123,6 +124,7 @@ impl Resource for Customer {
             input.einvoice_format as _,
             input.vat_treatment as _,
             billing_address as _,
+            input.debtor_account,
         )
         .fetch_one(&mut **tx)
         .await;

@@ -102,6 +102,7 @@ fn sample() -> InvoiceDocument {
         leitweg_id: None,
         email: None,
         payment_terms_days: Some(14),
+        debtor_account: None,
         einvoice_format: EinvoiceFormat::Zugferd,
         vat_treatment: VatTreatment::Standard,
     };

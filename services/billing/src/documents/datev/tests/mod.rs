@@ -76,6 +76,7 @@ pub fn invoice(number: &str, issue: &str) -> InvoiceDocument {
                 leitweg_id: None,
                 email: None,
                 payment_terms_days: None,
+                debtor_account: None,
                 einvoice_format: Default::default(),
                 vat_treatment: Default::default(),
             }),

@@ -1,0 +1,1 @@
+alter table crm.customers drop column if exists debtor_account;
