@@ -95,8 +95,6 @@ pub fn routes() -> OpenApiRouter<BillingState> {
         .routes(r!(files::get_xml))
         .routes(r!(files::get_pdf))
         .routes(r!(files::get_document))
-        .routes(r!(files::get_credit_note_xml))
-        .routes(r!(files::get_credit_note_pdf))
         .routes(r!(exports::datev_export))
 }
 

@@ -268,7 +268,7 @@ pub async fn finish_release(
     let (doc, files) = files;
     let mut tx = Tx::for_tenant(store, tenant).await?;
     if !repo::documents::take_pending(&mut tx, id).await?
-        || !repo::documents::of(&mut tx, &[id]).await?.is_empty()
+        || !repo::documents::of(&mut tx, id).await?.is_empty()
     {
         return Ok(None);
     }

@@ -30,34 +30,16 @@ pub async fn insert(
     Ok(())
 }
 
-/// What files the documents have, by document.
-pub async fn of(
-    conn: &mut PgConnection,
-    invoices: &[Uuid],
-) -> Result<Vec<(Uuid, DocumentFile)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select invoice_id, kind as "kind: FileKind", profile, media_type, file_name, sha256, size
-           from billing.documents where invoice_id = any($1) order by invoice_id, kind"#,
-        invoices
+/// What files the document has (none while it is a draft).
+pub async fn of(conn: &mut PgConnection, invoice: Uuid) -> Result<Vec<DocumentFile>, sqlx::Error> {
+    sqlx::query_as!(
+        DocumentFile,
+        r#"select kind as "kind: FileKind", profile, media_type, file_name, sha256, size
+           from billing.documents where invoice_id = $1 order by kind"#,
+        invoice
     )
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.invoice_id,
-                DocumentFile {
-                    kind: r.kind,
-                    profile: r.profile,
-                    media_type: r.media_type,
-                    file_name: r.file_name,
-                    sha256: r.sha256,
-                    size: r.size,
-                },
-            )
-        })
-        .collect())
+    .await
 }
 
 /// A file with its bytes.

@@ -95,11 +95,7 @@ pub async fn document(
     let open_amount = open_amount(conn, &invoice).await?;
     let files = match invoice.status {
         InvoiceStatus::Draft => vec![],
-        InvoiceStatus::Released => super::documents::of(conn, &[invoice.id])
-            .await?
-            .into_iter()
-            .map(|(_, f)| f)
-            .collect(),
+        InvoiceStatus::Released => super::documents::of(conn, invoice.id).await?,
     };
     Ok(InvoiceDocument {
         vat_breakdown: totals_of(&lines).groups,

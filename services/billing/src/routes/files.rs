@@ -1,7 +1,8 @@
 //! A released document's files: its CII XML (`xrechnung.xml`: XRechnung
 //! 3.0 for buyers with a Leitweg-ID, EN 16931 otherwise), its ZUGFeRD PDF
 //! (`invoice.pdf`) and the one the buyer's e-invoice format asks for
-//! (`document`). Every download returns the bytes kept at release; their
+//! (`document`), for invoices and credit notes alike (`/v1/credit-notes/{id}`
+//! serves them by `Accept`). Every download returns the bytes kept at release; their
 //! SHA-256 is the entity tag and is in `invoice.released`.
 
 use axum::extract::State;
@@ -73,40 +74,6 @@ pub async fn get_document(
     PathId(id): PathId,
 ) -> Result<Response, Error> {
     download(&state, &caller, &headers, (id, None), None).await
-}
-
-/// A credit note's XML (404 for an invoice).
-#[utoipa::path(get, path = "/v1/credit-notes/{id}/xrechnung.xml", tag = "invoices",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, content_type = "application/xml", body = Vec<u8>,
-            headers(("ETag" = String, description = "the SHA-256 of the bytes"))),
-        Denied, NotFound, Conflict),
-    security(("bearer" = ["invoices:read"])))]
-pub async fn get_credit_note_xml(
-    State(state): State<BillingState>,
-    caller: Caller,
-    headers: HeaderMap,
-    PathId(id): PathId,
-) -> Result<Response, Error> {
-    let only = (id, Some(InvoiceType::CreditNote));
-    download(&state, &caller, &headers, only, Some(FileKind::Xml)).await
-}
-
-/// A credit note's ZUGFeRD PDF (404 for an invoice).
-#[utoipa::path(get, path = "/v1/credit-notes/{id}/invoice.pdf", tag = "invoices",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>,
-            headers(("ETag" = String, description = "the SHA-256 of the bytes"))),
-        Denied, NotFound, Conflict),
-    security(("bearer" = ["invoices:read"])))]
-pub async fn get_credit_note_pdf(
-    State(state): State<BillingState>,
-    caller: Caller,
-    headers: HeaderMap,
-    PathId(id): PathId,
-) -> Result<Response, Error> {
-    let only = (id, Some(InvoiceType::CreditNote));
-    download(&state, &caller, &headers, only, Some(FileKind::Pdf)).await
 }
 
 /// The file of a released document, as kept.

@@ -77,6 +77,26 @@ impl World {
         d["id"].as_str().unwrap().to_owned()
     }
 
+    /// Downloads every document's XML and PDF and checks them all, the
+    /// checkers running side by side.
+    async fn assert_all_valid(&self, docs: Vec<(&'static str, Value)>) {
+        let mut checks = vec![];
+        for (kind, doc) in docs {
+            let id = doc["id"].as_str().unwrap();
+            let xml = self.file(id, "xrechnung.xml").await;
+            let pdf = self.file(id, "invoice.pdf").await;
+            let xrechnung = doc["buyer"]["leitweg_id"].is_string();
+            checks.push(std::thread::spawn(move || {
+                assert_valid(kind, &xml, &pdf, xrechnung)
+            }));
+        }
+        for c in checks {
+            if let Err(e) = c.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    }
+
     async fn file(&self, id: &str, name: &str) -> Vec<u8> {
         let res = self.c.get(&format!("/v1/invoices/{id}/{name}")).await;
         assert_eq!(res.status, StatusCode::OK, "{res}");
@@ -160,22 +180,7 @@ async fn every_kind_of_document_passes_the_official_checkers() {
         w.release(drafts[0]["id"].as_str().unwrap()).await,
     ));
 
-    let mut checks = vec![];
-    for (kind, doc) in &docs {
-        let id = doc["id"].as_str().unwrap();
-        let xml = w.file(id, "xrechnung.xml").await;
-        let pdf = w.file(id, "invoice.pdf").await;
-        let xrechnung = doc["buyer"]["leitweg_id"].is_string();
-        let kind = *kind;
-        checks.push(std::thread::spawn(move || {
-            assert_valid(kind, &xml, &pdf, xrechnung)
-        }));
-    }
-    for c in checks {
-        if let Err(e) = c.join() {
-            std::panic::resume_unwind(e);
-        }
-    }
+    w.assert_all_valid(docs).await;
 }
 
 #[tokio::test]
@@ -432,19 +437,5 @@ async fn the_other_vat_categories_pass_the_checkers_too() {
          "exemption_reason": "Steuerfrei nach § 4 Nr. 21 UStG"},
         {"description": "Support", "quantity": "1", "unit_code": "HUR", "unit_price": "95.00"}])).await;
     docs.push(("exempt", w.release(&id).await));
-    let mut checks = vec![];
-    for (kind, doc) in docs {
-        let id = doc["id"].as_str().unwrap();
-        let xml = w.file(id, "xrechnung.xml").await;
-        let pdf = w.file(id, "invoice.pdf").await;
-        let xrechnung = doc["buyer"]["leitweg_id"].is_string();
-        checks.push(std::thread::spawn(move || {
-            assert_valid(kind, &xml, &pdf, xrechnung)
-        }));
-    }
-    for c in checks {
-        if let Err(e) = c.join() {
-            std::panic::resume_unwind(e);
-        }
-    }
+    w.assert_all_valid(docs).await;
 }

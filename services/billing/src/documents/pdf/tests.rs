@@ -4,33 +4,19 @@
 //! The official checkers (einvoice-validate, factur-x, poppler) run in the
 //! integration tests. `PSA_PDF_OUT=dir` keeps the rendered samples there.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use lopdf::{Dictionary, Document, Object};
-use psa_crm::domain::customer::{EinvoiceFormat, VatTreatment};
-use psa_crm::domain::validate::Address;
-use rust_decimal::Decimal;
-use sqlx::types::Json;
-use uuid::Uuid;
 
 use super::layout::{Fonts, Op};
 use super::*;
-use crate::domain::invoice::{
-    Buyer, Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus, InvoiceType, LineKind, Seller,
-    UnitCode,
-};
+use crate::documents::cii::{self, Profile};
+use crate::documents::sample::{self, d, date};
+use crate::domain::invoice::{InvoiceDocument, InvoiceLine, InvoiceType, UnitCode};
 use crate::domain::money::{VatCategory, VatGroup};
 
-const XML: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/en16931-minimal.xml"
-));
-
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
-fn day(y: i32, m: u32, dd: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, dd).unwrap()
+/// The EN 16931 XML of the sample, as release embeds it.
+fn xml() -> Vec<u8> {
+    cii::write(&sample(), Profile::En16931)
 }
 
 fn released() -> DateTime<Utc> {
@@ -45,99 +31,19 @@ fn line(
     price: &str,
     net: &str,
 ) -> InvoiceLine {
-    InvoiceLine {
-        id: Uuid::from_u128(position as u128),
+    sample::line(
         position,
-        kind: LineKind::Manual,
-        description: description.to_owned(),
-        quantity: d(qty),
-        unit_code: unit,
-        unit_price: d(price),
-        net_amount: d(net),
-        vat_category: VatCategory::S,
-        vat_rate: d("19.00"),
-        exemption_reason: None,
-        contract_id: None,
-        period_from: None,
-        period_to: None,
-        credited_line_id: None,
-    }
+        (description, qty, unit, price, net),
+        (VatCategory::S, "19.00"),
+    )
 }
 
-/// The document the fixture XML describes.
+/// A March invoice of two 19 % lines to a bakery, with notes.
 fn sample() -> InvoiceDocument {
-    let seller = Seller {
-        legal_name: "Müller IT-Service GmbH".into(),
-        address: Address {
-            line1: "Hauptstraße 5".into(),
-            line2: None,
-            postal_code: Some("80331".into()),
-            city: "München".into(),
-            region: None,
-            country: "DE".into(),
-        },
-        vat_id: Some("DE123456789".into()),
-        tax_number: Some("143/123/45678".into()),
-        iban: Some("DE02120300000000202051".into()),
-        bic: Some("BYLADEM1001".into()),
-        bank_name: Some("Deutsche Kreditbank".into()),
-        contact_name: Some("Jörg Müller".into()),
-        contact_phone: Some("+49 89 1234567".into()),
-        contact_email: Some("rechnung@mueller-it.example".into()),
-        electronic_address: None,
-    };
-    let buyer = Buyer {
-        customer_number: "K-10023".into(),
-        name: "Bäckerei Schäfer KG".into(),
-        address: Some(Address {
-            line1: "Marktplatz 3".into(),
-            line2: None,
-            postal_code: Some("90403".into()),
-            city: "Nürnberg".into(),
-            region: None,
-            country: "DE".into(),
-        }),
-        vat_id: None,
-        tax_number: None,
-        leitweg_id: None,
-        email: None,
-        payment_terms_days: Some(14),
-        debtor_account: None,
-        einvoice_format: EinvoiceFormat::Zugferd,
-        vat_treatment: VatTreatment::Standard,
-    };
-    let at = released();
-    InvoiceDocument {
-        invoice: Invoice {
-            id: Uuid::from_u128(42),
-            invoice_type: InvoiceType::Invoice,
-            status: InvoiceStatus::Released,
-            number: Some("RE-2026-0042".into()),
-            customer_id: Uuid::from_u128(7),
-            currency: "EUR".into(),
-            issue_date: Some(day(2026, 3, 31)),
-            due_date: Some(day(2026, 4, 14)),
-            period_from: Some(day(2026, 3, 1)),
-            period_to: Some(day(2026, 3, 31)),
-            notes: Some(
-                "Vielen Dank für Ihren Auftrag! Grüße aus München.\nThank you for your business."
-                    .into(),
-            ),
-            buyer: Json(buyer),
-            seller: Some(Json(seller)),
-            preceding_invoice_id: None,
-            preceding_number: None,
-            preceding_issue_date: None,
-            run_id: None,
-            net_total: d("1237.50"),
-            tax_total: d("235.13"),
-            gross_total: d("1472.63"),
-            released_at: Some(at),
-            version: 2,
-            created_at: at,
-            updated_at: at,
-        },
-        lines: vec![
+    let mut doc = sample::released(
+        "RE-2026-0042",
+        InvoiceType::Invoice,
+        vec![
             line(
                 1,
                 "Managed Services „Business“, März 2026",
@@ -148,16 +54,18 @@ fn sample() -> InvoiceDocument {
             ),
             line(2, "Remote-Support", "2.5", UnitCode::HUR, "95.00", "237.50"),
         ],
-        vat_breakdown: vec![VatGroup {
-            category: VatCategory::S,
-            rate: d("19.00"),
-            base: d("1237.50"),
-            tax: d("235.13"),
-            exemption_reason: None,
-        }],
-        open_amount: Some(d("1472.63")),
-        files: Vec::new(),
-    }
+    );
+    let inv = &mut doc.invoice;
+    inv.buyer.0.name = "Bäckerei Schäfer KG".into();
+    inv.seller.as_mut().unwrap().0.legal_name = "Müller IT-Service GmbH".into();
+    inv.notes = Some(
+        "Vielen Dank für Ihren Auftrag! Grüße aus München.\nThank you for your business.".into(),
+    );
+    (inv.issue_date, inv.due_date) = (Some(date("2026-03-31")), Some(date("2026-04-14")));
+    (inv.period_from, inv.period_to) = (Some(date("2026-03-01")), Some(date("2026-03-31")));
+    (inv.released_at, inv.created_at, inv.updated_at) = (Some(released()), released(), released());
+    doc.open_amount = Some(d("1472.63"));
+    doc
 }
 
 /// 120 lines with long descriptions (the totals need not add up here).
@@ -230,7 +138,7 @@ fn layout_of(doc: &InvoiceDocument) -> Vec<Vec<Op>> {
 
 #[test]
 fn the_xml_is_an_associated_file_of_the_pdf() {
-    let bytes = render(&sample(), XML, released()).unwrap();
+    let bytes = render(&sample(), &xml(), released()).unwrap();
     write_out("invoice.pdf", &bytes);
     assert!(bytes.starts_with(b"%PDF-1."));
     let pdf = Document::load_mem(&bytes).unwrap();
@@ -257,7 +165,7 @@ fn the_xml_is_an_associated_file_of_the_pdf() {
         .as_dict()
         .unwrap();
     assert!(params.get(b"ModDate").is_ok());
-    assert_eq!(file.decompressed_content().unwrap(), XML);
+    assert_eq!(file.decompressed_content().unwrap(), xml());
 
     // Also in the name tree, where readers list attachments.
     let names = resolve(&pdf, pdf.catalog().unwrap().get(b"Names").unwrap())
@@ -275,7 +183,7 @@ fn the_xml_is_an_associated_file_of_the_pdf() {
 
 #[test]
 fn the_xmp_is_pdf_a3_with_the_factur_x_schema() {
-    let bytes = render(&sample(), XML, released()).unwrap();
+    let bytes = render(&sample(), &xml(), released()).unwrap();
     let pdf = Document::load_mem(&bytes).unwrap();
     let (dict, xmp) = xmp_of(&pdf);
     assert_eq!(dict.get(b"Type").unwrap().as_name().unwrap(), b"Metadata");
@@ -333,17 +241,17 @@ fn the_xmp_is_pdf_a3_with_the_factur_x_schema() {
 #[test]
 fn same_input_same_bytes() {
     let doc = sample();
-    let a = render(&doc, XML, released()).unwrap();
-    let b = render(&doc, XML, released()).unwrap();
+    let a = render(&doc, &xml(), released()).unwrap();
+    let b = render(&doc, &xml(), released()).unwrap();
     assert!(a == b, "two renderings differ");
-    let later = render(&doc, XML, released() + chrono::Duration::seconds(1)).unwrap();
+    let later = render(&doc, &xml(), released() + chrono::Duration::seconds(1)).unwrap();
     assert!(a != later, "the creation date is in the PDF");
 }
 
 #[test]
 fn many_lines_flow_onto_further_pages() {
     let doc = long_sample();
-    let bytes = render(&doc, XML, released()).unwrap();
+    let bytes = render(&doc, &xml(), released()).unwrap();
     write_out("invoice-120-lines.pdf", &bytes);
     let pdf = Document::load_mem(&bytes).unwrap();
     let layout = layout_of(&doc);
@@ -383,12 +291,12 @@ fn the_page_says_what_a_reader_needs() {
         "USt-IdNr. / VAT ID: DE123456789",
         "Steuernr. / Tax no.: 143/123/45678",
         "Bäckerei Schäfer KG",
-        "90403 Nürnberg",
+        "10115 Berlin",
         "Rechnung / Invoice RE-2026-0042",
         "31.03.2026",
         "14.04.2026",
         "01.03.2026 – 31.03.2026",
-        "K-10023",
+        "C-000001",
         "Managed Services „Business“, März 2026",
         "2,5 Std.",
         "95,00",
@@ -416,9 +324,9 @@ fn a_credit_note_names_the_invoice_it_corrects() {
     let inv = &mut doc.invoice;
     inv.invoice_type = InvoiceType::CreditNote;
     inv.number = Some("GS-2026-0003".into());
-    inv.preceding_invoice_id = Some(Uuid::from_u128(41));
+    inv.preceding_invoice_id = Some(uuid::Uuid::from_u128(41));
     inv.preceding_number = Some("RE-2026-0042".into());
-    inv.preceding_issue_date = Some(day(2026, 3, 31));
+    inv.preceding_issue_date = Some(date("2026-03-31"));
     doc.lines[0].vat_category = VatCategory::AE;
     doc.vat_breakdown.push(VatGroup {
         category: VatCategory::AE,
@@ -429,7 +337,7 @@ fn a_credit_note_names_the_invoice_it_corrects() {
             "Reverse charge - Steuerschuldnerschaft des Leistungsempfängers".into(),
         ),
     });
-    let bytes = render(&doc, XML, released()).unwrap();
+    let bytes = render(&doc, &xml(), released()).unwrap();
     write_out("credit-note.pdf", &bytes);
     let t = texts(&layout_of(&doc)).join(" ");
     for expected in [
@@ -449,13 +357,13 @@ fn drafts_and_other_xml_are_refused() {
     let mut draft = sample();
     draft.invoice.number = None;
     assert!(matches!(
-        render(&draft, XML, released()),
+        render(&draft, &xml(), released()),
         Err(PdfError::NotReleased("number"))
     ));
     let mut no_seller = sample();
     no_seller.invoice.seller = None;
     assert!(matches!(
-        render(&no_seller, XML, released()),
+        render(&no_seller, &xml(), released()),
         Err(PdfError::NotReleased("seller"))
     ));
     assert!(matches!(
@@ -493,7 +401,7 @@ fn any_text_renders_as_pdf_a3u() {
         .into();
     doc.invoice.notes = Some("Zeile 1\r\nZeile 2\n\n\nZeile 3 mit 🧾".into());
     doc.invoice.buyer.0.name = "Ŝtraße & Søn’s “Ltd.” <b>&amp;</b>".into();
-    let bytes = render(&doc, XML, released()).unwrap();
+    let bytes = render(&doc, &xml(), released()).unwrap();
     write_out("unicode.pdf", &bytes);
     assert!(Document::load_mem(&bytes).is_ok());
 }
