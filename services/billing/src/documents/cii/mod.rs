@@ -11,13 +11,12 @@
 use std::io;
 
 use chrono::NaiveDate;
-use psa_crm::domain::validate::Address;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use rust_decimal::Decimal;
 
 use crate::domain::invoice::{Buyer, InvoiceDocument, InvoiceType, Seller};
-use crate::domain::money::{VatCategory, cents};
+use crate::domain::money::VatCategory;
 
 /// Which specification the XML claims (BT-24).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +89,7 @@ pub fn write(doc: &InvoiceDocument, profile: Profile) -> Vec<u8> {
     out
 }
 
-type W = Writer<Vec<u8>>;
+pub(super) type W = Writer<Vec<u8>>;
 
 /// UNTDID 1001.
 pub fn type_code(t: InvoiceType) -> &'static str {
@@ -434,92 +433,9 @@ fn line_total(doc: &InvoiceDocument) -> Decimal {
     doc.lines.iter().map(|l| l.net_amount).sum()
 }
 
-fn address(w: &mut W, a: &Address) -> io::Result<()> {
-    w.create_element("ram:PostalTradeAddress")
-        .write_inner_content(|w| {
-            if let Some(pc) = &a.postal_code {
-                text(w, "ram:PostcodeCode", pc)?;
-            }
-            text(w, "ram:LineOne", &a.line1)?;
-            if let Some(l2) = &a.line2 {
-                text(w, "ram:LineTwo", l2)?;
-            }
-            text(w, "ram:CityName", &a.city)?;
-            text(w, "ram:CountryID", &a.country)?;
-            if let Some(region) = &a.region {
-                text(w, "ram:CountrySubDivisionName", region)?;
-            }
-            Ok(())
-        })?;
-    Ok(())
-}
+mod xml;
 
-/// BT-34 / BT-49: an e-mail address (EAS scheme `EM`).
-fn electronic_address(w: &mut W, uri: &str) -> io::Result<()> {
-    w.create_element("ram:URIUniversalCommunication")
-        .write_inner_content(|w| {
-            w.create_element("ram:URIID")
-                .with_attribute(("schemeID", "EM"))
-                .write_text_content(BytesText::new(uri))?;
-            Ok(())
-        })?;
-    Ok(())
-}
-
-fn tax_registration(w: &mut W, scheme: &str, id: &str) -> io::Result<()> {
-    w.create_element("ram:SpecifiedTaxRegistration")
-        .write_inner_content(|w| {
-            w.create_element("ram:ID")
-                .with_attribute(("schemeID", scheme))
-                .write_text_content(BytesText::new(id))?;
-            Ok(())
-        })?;
-    Ok(())
-}
-
-fn period(w: &mut W, from: NaiveDate, to: NaiveDate) -> io::Result<()> {
-    w.create_element("ram:BillingSpecifiedPeriod")
-        .write_inner_content(|w| {
-            date(w, "ram:StartDateTime", "udt", from)?;
-            date(w, "ram:EndDateTime", "udt", to)
-        })?;
-    Ok(())
-}
-
-/// `<name><{prefix}:DateTimeString format="102">YYYYMMDD</…></name>`.
-fn date(w: &mut W, name: &str, prefix: &str, d: NaiveDate) -> io::Result<()> {
-    let inner = format!("{prefix}:DateTimeString");
-    w.create_element(name).write_inner_content(|w| {
-        w.create_element(inner.as_str())
-            .with_attribute(("format", "102"))
-            .write_text_content(BytesText::new(&d.format("%Y%m%d").to_string()))?;
-        Ok(())
-    })?;
-    Ok(())
-}
-
-/// A text element; characters XML 1.0 cannot carry are left out.
-fn text(w: &mut W, name: &str, value: &str) -> io::Result<()> {
-    let clean: String = value
-        .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect();
-    w.create_element(name)
-        .write_text_content(BytesText::new(&clean))?;
-    Ok(())
-}
-
-/// An amount with exactly two places (BR-DEC-*).
-pub fn amount(v: Decimal) -> String {
-    let mut v = cents(v);
-    v.rescale(2);
-    v.to_string()
-}
-
-/// A quantity or price as stored, without trailing zeros.
-fn plain(v: Decimal) -> String {
-    v.normalize().to_string()
-}
+use xml::{address, amount, date, electronic_address, period, plain, tax_registration, text};
 
 #[cfg(test)]
 mod tests;
