@@ -289,7 +289,7 @@ async fn every_download_is_the_bytes_kept_at_release_with_the_event_s_hash() {
         "the buyer on page 1:\n{text}"
     );
     assert!(
-        text.contains("113,05") || text.contains("113.05"),
+        text.contains("113,05 €") && text.contains("EUR 113.05"),
         "the total on page 1:\n{text}"
     );
     // Nothing else is acceptable.

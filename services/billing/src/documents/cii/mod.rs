@@ -435,7 +435,8 @@ fn line_total(doc: &InvoiceDocument) -> Decimal {
 
 mod xml;
 
-use xml::{address, amount, date, electronic_address, period, plain, tax_registration, text};
+pub use xml::amount;
+use xml::{address, date, electronic_address, period, plain, tax_registration, text};
 
 #[cfg(test)]
 mod tests;

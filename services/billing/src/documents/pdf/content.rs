@@ -221,6 +221,17 @@ fn addresses(l: &mut Layout, doc: &InvoiceDocument, seller: &Seller, number: &st
             .map(|v| ("USt-IdNr. Kunde / Buyer VAT ID", v)),
     );
     rows.extend(b.leitweg_id.clone().map(|v| ("Leitweg-ID", v)));
+    // The total on page 1, whatever the number of pages, also as a
+    // transfer form names it (`EUR 1472.63`).
+    rows.push((
+        "Gesamtbetrag / Total",
+        format!(
+            "{} ({} {})",
+            f::money(inv.gross_total, &inv.currency),
+            inv.currency,
+            crate::documents::cii::amount(inv.gross_total)
+        ),
+    ));
     let mut iy = top;
     for (label, value) in rows {
         key_value(l, INFO_X, &mut iy, label, &value, 8.0);

@@ -306,6 +306,7 @@ fn the_page_says_what_a_reader_needs() {
         "S – Steuerpflichtig / Standard rate",
         "235,13",
         "1.472,63 €",
+        "1.472,63 € (EUR 1472.63)",
         "Zahlbetrag / Amount due",
         "DE02 1203 0000 0000 2020 51",
         "BYLADEM1001",
