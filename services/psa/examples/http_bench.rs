@@ -7,7 +7,8 @@
 //!   connections spread over the callers given (one tenant each);
 //! - `invoice-run`: an invoice run over a month of N customers with M
 //!   approved hours each (loaded into billing's projection), timed, with the
-//!   latency of a list read while it runs.
+//!   latency of a list read while it runs; then every draft released over
+//!   8 connections (each release renders its XML and PDF), timed.
 
 use std::time::{Duration, Instant};
 
@@ -364,6 +365,93 @@ async fn invoice_run(
     println!(
         "GET /v1/invoices?limit=10 during the run: n={} p50={:.1} ms p99={:.1} ms",
         times.len(),
+        pct(0.5),
+        pct(0.99)
+    );
+    release_all(&http, base, token).await
+}
+
+/// Releases every draft of the tenant over 8 connections: releases per
+/// second and the latency of one release (its files rendered and kept).
+async fn release_all(http: &Client, base: &str, token: &str) -> anyhow::Result<()> {
+    let seller = json!({"legal_name": "Muster IT GmbH", "vat_id": "DE123456789",
+        "address": {"line1": "Marktplatz 1", "postal_code": "80331", "city": "München", "country": "DE"},
+        "iban": "DE02120300000000202051"});
+    let res = http
+        .patch(format!("{base}/v1/billing/settings"))
+        .bearer_auth(token)
+        .header("content-type", "application/merge-patch+json")
+        .body(seller.to_string())
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status() == StatusCode::OK,
+        "PATCH settings: {}",
+        res.status()
+    );
+    let mut ids = vec![];
+    let mut url = format!("{base}/v1/invoices?status=draft&limit=100");
+    loop {
+        let page = get(http, token, &url).await?;
+        for i in page["items"].as_array().into_iter().flatten() {
+            ids.push(i["id"].as_str().unwrap_or_default().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("{base}/v1/invoices?status=draft&limit=100&cursor={c}"),
+            None => break,
+        }
+    }
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(ids));
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for _ in 0..8 {
+        let (http, queue, token, base) = (
+            http.clone(),
+            queue.clone(),
+            token.to_owned(),
+            base.to_owned(),
+        );
+        tasks.spawn(async move {
+            let mut times = vec![];
+            loop {
+                let Some(id) = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop() else {
+                    break;
+                };
+                let t = Instant::now();
+                let res = http
+                    .post(format!("{base}/v1/invoices/{id}/release"))
+                    .bearer_auth(&token)
+                    .json(&json!({}))
+                    .send()
+                    .await?;
+                let status = res.status();
+                let doc: Value = res.json().await?;
+                anyhow::ensure!(
+                    status == StatusCode::OK
+                        && doc["files"].as_array().is_some_and(|f| f.len() == 2),
+                    "release {id}: {status} {doc}"
+                );
+                times.push(t.elapsed());
+            }
+            anyhow::Ok(times)
+        });
+    }
+    let mut times = vec![];
+    while let Some(done) = tasks.join_next().await {
+        times.extend(done??);
+    }
+    let took = started.elapsed();
+    times.sort();
+    let pct = |p: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "release: {} documents over 8 connections in {:.1} s ({:.0}/s), each with its XML and PDF: p50={:.1} ms p99={:.1} ms",
+        times.len(),
+        took.as_secs_f64(),
+        times.len() as f64 / took.as_secs_f64(),
         pct(0.5),
         pct(0.99)
     );
