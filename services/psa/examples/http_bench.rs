@@ -393,7 +393,7 @@ async fn release_all(http: &Client, base: &str, token: &str) -> anyhow::Result<(
     let mut url = format!("{base}/v1/invoices?status=draft&limit=100");
     loop {
         let page = get(http, token, &url).await?;
-        for i in page["items"].as_array().into_iter().flatten() {
+        for i in page["data"].as_array().into_iter().flatten() {
             ids.push(i["id"].as_str().unwrap_or_default().to_owned());
         }
         match page["next_cursor"].as_str() {
@@ -401,6 +401,7 @@ async fn release_all(http: &Client, base: &str, token: &str) -> anyhow::Result<(
             None => break,
         }
     }
+    anyhow::ensure!(!ids.is_empty(), "no drafts to release");
     let queue = std::sync::Arc::new(std::sync::Mutex::new(ids));
     let started = Instant::now();
     let mut tasks = JoinSet::new();

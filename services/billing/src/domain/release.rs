@@ -62,6 +62,18 @@ pub fn release_problems(
                 "an XRechnung buyer's Leitweg-ID",
             );
         }
+        // The seller's post code (BR-DE-4).
+        if seller
+            .address
+            .as_ref()
+            .is_some_and(|a| a.postal_code.is_none())
+        {
+            missing(
+                &mut e,
+                "seller.address.postal_code",
+                "for XRechnung, the seller's post code",
+            );
+        }
         // The buyer's electronic address (PEPPOL-EN16931-R010).
         if buyer.email.is_none() {
             missing(
@@ -153,5 +165,58 @@ impl Seller {
             contact_email: s.contact_email.clone(),
             electronic_address: s.electronic_address.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::types::Json;
+
+    use super::*;
+    use crate::documents::sample;
+
+    /// The settings of the sample seller.
+    fn settings() -> Settings {
+        let s = sample::seller();
+        Settings {
+            legal_name: Some(s.legal_name),
+            address: Some(Json(s.address)),
+            vat_id: s.vat_id,
+            iban: s.iban,
+            contact_name: s.contact_name,
+            contact_phone: s.contact_phone,
+            contact_email: s.contact_email,
+            electronic_address: s.electronic_address,
+            ..Settings::defaults()
+        }
+    }
+
+    fn fields(problems: &[FieldError]) -> Vec<&str> {
+        problems.iter().map(|p| p.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_buyer_with_a_leitweg_id_gets_xrechnung_s_checks() {
+        let doc = sample::two_rates();
+        let mut buyer = sample::buyer();
+        assert!(release_problems(&doc.invoice, &doc.lines, &settings(), &buyer).is_empty());
+        // A ZUGFeRD buyer with a Leitweg-ID gets an XRechnung XML: the
+        // same rules as an XRechnung buyer.
+        buyer.leitweg_id = Some("991-01234-44".into());
+        buyer.email = None;
+        let mut seller = settings();
+        seller.address.as_mut().unwrap().0.postal_code = None;
+        seller.contact_phone = None;
+        assert_eq!(
+            fields(&release_problems(&doc.invoice, &doc.lines, &seller, &buyer)),
+            [
+                "seller.address.postal_code",
+                "buyer.invoice_email",
+                "seller.contact_phone"
+            ]
+        );
+        // Without the Leitweg-ID (and not XRechnung) none of them applies.
+        buyer.leitweg_id = None;
+        assert!(release_problems(&doc.invoice, &doc.lines, &seller, &buyer).is_empty());
     }
 }

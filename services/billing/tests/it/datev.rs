@@ -230,6 +230,20 @@ async fn a_month_s_export_books_every_document_and_rate_once() {
         }
     }
     assert_eq!(booked, expected);
+    // Another tenant's export of the same month has none of them.
+    let (_, other) = w.app.new_tenant(PERMS);
+    other
+        .patch(
+            "/v1/billing/settings",
+            json!({"datev_consultant_number": 29098, "datev_client_number": 1}),
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    let theirs = other
+        .get(&format!("/v1/exports/datev?from={from}&to={to}"))
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(decode_cp1252(&theirs.bytes).matches("\r\n").count(), 2);
 }
 
 #[tokio::test]

@@ -271,6 +271,22 @@ async fn every_download_is_the_bytes_kept_at_release_with_the_event_s_hash() {
             .await;
         assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
     }
+    // Another tenant's document is not found, file by file.
+    let (_, other) = w.app.new_tenant(PERMS);
+    for name in ["xrechnung.xml", "invoice.pdf", "document"] {
+        other
+            .get(&format!("/v1/invoices/{id}/{name}"))
+            .await
+            .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    }
+    other
+        .send(
+            other
+                .request(reqwest::Method::GET, &format!("/v1/invoices/{id}"))
+                .header("accept", "application/pdf"),
+        )
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
     // The buyer's format picks the default file: a PDF for ZUGFeRD.
     let default = w.c.get(&format!("/v1/invoices/{id}/document")).await;
     assert_eq!(default.content_type(), Some("application/pdf"));
