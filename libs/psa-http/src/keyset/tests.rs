@@ -132,14 +132,14 @@ fn a_unique_sort_field_orders_alone() {
     let next = params(Some("1"), Some("-number"), page.next_cursor)
         .keyset(&sorts, SortField::CREATED_AT)
         .unwrap();
-    let mut qb = QueryBuilder::<Postgres>::new("select * from t where true");
+    let mut qb = QueryBuilder::<Postgres>::new("select id, number from t where true");
     next.push(&mut qb);
     assert_eq!(
         qb.sql().as_str(),
-        "select * from t where true and number < $1 order by number desc limit $2"
+        "select id, number from t where true and number < $1 order by number desc limit $2"
     );
 
-    let mut qb = QueryBuilder::<Postgres>::new("select * from t where true");
+    let mut qb = QueryBuilder::<Postgres>::new("select id, number from t where true");
     let by_created = params(None, Some("created_at"), None)
         .keyset(&sorts, SortField::CREATED_AT)
         .unwrap();
