@@ -8,6 +8,7 @@ mod caller;
 mod config;
 pub mod keys;
 pub mod permissions;
+pub mod sealing;
 mod verifier;
 
 pub use caller::{Caller, HasVerifier, Verified};

@@ -196,6 +196,31 @@ impl FieldErrors {
         }
     }
 
+    /// A map of at most `max` entries (ids in other systems, keyed by the
+    /// system) whose keys pass `key_ok` (`key_rule` says how) and whose
+    /// values are lines of at most `len` characters; errors name
+    /// `field.key`.
+    pub fn line_map<'a>(
+        &mut self,
+        field: &str,
+        entries: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
+        key_ok: impl Fn(&str) -> bool,
+        key_rule: &str,
+        len: usize,
+        max: usize,
+    ) {
+        if entries.len() > max {
+            self.add(field, format!("at most {max} entries"));
+        }
+        for (key, value) in entries {
+            let at = format!("{field}.{key}");
+            if !key_ok(key) {
+                self.add(&at, key_rule);
+            }
+            self.text(&at, value, len);
+        }
+    }
+
     pub fn finish(self) -> Result<(), Vec<FieldError>> {
         if self.0.is_empty() {
             Ok(())

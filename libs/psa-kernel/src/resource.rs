@@ -55,6 +55,11 @@ pub trait Resource: Serialize + for<'r> FromRow<'r, PgRow> + Send + Sync + Unpin
         input: &Self::Input,
         existing: Option<&Self>,
     ) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+    /// Work every transaction on `Self` does first (e.g. making a tenant's
+    /// defaults on its first use).
+    fn prepare(_tx: &mut Tx) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
     /// Events beyond `CREATED`/`UPDATED` a change implies (e.g. a status change).
     fn after_write(
         _tx: &mut Tx,
@@ -113,6 +118,7 @@ pub async fn get<R: Resource>(
     id: Uuid,
 ) -> Result<Response, R::Error> {
     let mut tx = Tx::begin(store, caller, R::READ).await?;
+    R::prepare(&mut tx).await?;
     let row = find::<R>(&mut tx, id, false).await?;
     tx.commit().await?;
     Ok(with_etag(StatusCode::OK, &row, row.version()))
@@ -127,6 +133,7 @@ pub async fn create<R: Resource>(
     let tx = Tx::begin(store, caller, R::WRITE).await?;
     crate::post(tx, idem, body, async |tx, input: R::Input| {
         R::validate(&input).map_err(Problem::validation)?;
+        R::prepare(tx).await?;
         let id = Uuid::now_v7();
         let row = R::write(tx, id, &input, None).await?;
         tx.emit(&R::CREATED, id, &row).await?;
@@ -149,6 +156,7 @@ pub async fn patch<R: Resource>(
         return Err(Problem::bad_request("a merge patch must be a JSON object").into());
     }
     let mut tx = Tx::begin(store, caller, R::WRITE).await?;
+    R::prepare(&mut tx).await?;
     let current = find::<R>(&mut tx, id, true).await?;
     check_if_match(precondition.as_ref(), current.version())?;
 
@@ -201,6 +209,7 @@ pub async fn list<R: Resource>(
 ) -> Result<axum::Json<Page<R>>, R::Error> {
     let keyset = params.keyset(R::SORTS, R::DEFAULT_SORT)?;
     let mut tx = Tx::begin(store, caller, R::READ).await?;
+    R::prepare(&mut tx).await?;
     let page = page_of::<R>(&mut tx, &keyset, filters).await?;
     tx.commit().await?;
     Ok(axum::Json(page))

@@ -175,6 +175,15 @@ impl PlatformConfig {
         psa_config::load(DEFAULTS, file)
     }
 
+    /// The deployment's master key (`auth_server.master_key` or its file),
+    /// from which each module that seals secrets derives its own.
+    pub fn master_key(
+        &self,
+    ) -> Result<psa_authn::sealing::MasterKey, psa_authn::sealing::MasterKeyError> {
+        let a = &self.auth_server;
+        psa_authn::sealing::MasterKey::load(&a.master_key, &a.master_key_file, a.create_master_key)
+    }
+
     /// The platform's own token issuer URL.
     pub fn issuer(&self) -> String {
         if self.auth_server.issuer.is_empty() {

@@ -131,8 +131,7 @@ pub fn openapi() -> OpenApi {
 }
 
 pub fn master_key(cfg: &PlatformConfig) -> Result<MasterKey, crypto::secrets::MasterKeyError> {
-    let a = &cfg.auth_server;
-    MasterKey::load(&a.master_key, &a.master_key_file, a.create_master_key)
+    cfg.master_key()
 }
 
 pub fn build_state(ctx: &ModuleContext) -> anyhow::Result<AuthState> {

@@ -49,6 +49,20 @@ pub const CUSTOMER: Lifecycle<Customer> = Lifecycle {
     deleted: CUSTOMER_DELETED,
 };
 
+/// The contact's lifecycle, as consumers read it.
+pub const CONTACT: Lifecycle<Contact> = Lifecycle {
+    created: CONTACT_CREATED,
+    updated: CONTACT_UPDATED,
+    deleted: CONTACT_DELETED,
+};
+
+/// The site's lifecycle, as consumers read it.
+pub const SITE: Lifecycle<Site> = Lifecycle {
+    created: SITE_CREATED,
+    updated: SITE_UPDATED,
+    deleted: SITE_DELETED,
+};
+
 /// The contract's lifecycle, as consumers read it.
 pub const CONTRACT: Lifecycle<Contract> = Lifecycle {
     created: CONTRACT_CREATED,

@@ -21,6 +21,7 @@ pub fn all_modules() -> Vec<Module> {
         psa_crm::module(),
         psa_tickets::module(),
         psa_billing::module(),
+        psa_assets::module(),
     ]
 }
 

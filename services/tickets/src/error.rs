@@ -17,6 +17,10 @@ pub enum Error {
     /// The ticket names a customer the projection does not know (422 `unknown_customer`).
     #[error("no such customer")]
     UnknownCustomer,
+    /// The ticket names an asset that is not the customer's (or unknown;
+    /// 422 `not_found` on `asset_id`).
+    #[error("no such asset of the ticket's customer")]
+    UnknownAsset,
     /// Fields that do not fit, every one named (422 `validation_failed`).
     #[error("invalid fields")]
     Validation(Vec<FieldError>),
@@ -49,6 +53,11 @@ impl From<Error> for Problem {
                 Problem::conflict(err.to_string()).with_code("time_entry_billed")
             }
             Error::UnknownCustomer => Problem::unknown_customer("customer_id"),
+            Error::UnknownAsset => Problem::validation(vec![FieldError::with_code(
+                "asset_id",
+                "not_found",
+                err.to_string(),
+            )]),
             Error::Validation(errors) => Problem::validation(errors),
             Error::Problem(p) => p,
             Error::Db(e) => Problem::from(e),

@@ -139,8 +139,9 @@ pub const PUBLISHES: &[EventSpec] = &[
     TIME_ENTRY_DELETED.spec(),
 ];
 
-/// Applies a consumed event: a CRM event to the projection, billing's state
-/// of a time entry to that entry. Older versions than the ones applied are
+/// Applies a consumed event: a CRM or assets event to the projection, an
+/// `asset.eol` notice as a ticket where the tenant wants one, billing's
+/// state of a time entry to that entry. Older versions than the ones applied are
 /// ignored, and so are other event types. `data` is decoded as the
 /// publisher's type for the event.
 pub async fn project(
@@ -156,6 +157,31 @@ pub async fn project(
     } else if let Some(contract) = CONTRACT.decode(event_type, data) {
         let (contract, deleted) = contract.map_err(decode_error)?;
         repo::projection::upsert_contract(conn, &contract, deleted).await
+    } else if let Some(asset) = psa_assets::events::ASSET.decode(event_type, data) {
+        let (asset, deleted) = asset.map_err(decode_error)?;
+        repo::projection::upsert_asset(conn, &asset, deleted).await
+    } else if event_type == psa_assets::events::ASSET_EOL.name {
+        let notice = psa_assets::events::ASSET_EOL
+            .decode(data)
+            .map_err(decode_error)?;
+        // The asset as the notice carries it is at least as new as the
+        // projection's (the watch reads it before publishing).
+        repo::projection::upsert_asset(conn, &notice.asset, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        match repo::tickets::open_for_eol(conn, &notice).await {
+            Ok(Some(ticket)) => psa_events::outbox::enqueue(
+                conn,
+                crate::DB.schema,
+                TICKET_CREATED.name,
+                ticket.id,
+                &ticket,
+            )
+            .await
+            .map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        }
     } else if event_type == BILLABLE_ITEM_UPDATED.name {
         let state = BILLABLE_ITEM_UPDATED.decode(data).map_err(decode_error)?;
         repo::time_entries::apply_billing_state(

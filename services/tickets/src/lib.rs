@@ -48,9 +48,10 @@ pub const PERMISSIONS: &[Permission] = &[TICKETS_READ, TICKETS_WRITE, TIME_WRITE
 pub const ROUTES: &[&str] = &["/v1/tickets", "/v1/time-entries"];
 
 pub fn routes() -> OpenApiRouter<TicketsState> {
-    use routes::{comments, tickets, time_entries as time};
+    use routes::{comments, settings, tickets, time_entries as time};
     OpenApiRouter::with_openapi(psa_kernel::docs::openapi())
         .routes(r!(tickets::list_tickets, tickets::create_ticket))
+        .routes(r!(settings::get_settings, settings::patch_settings))
         .routes(r!(tickets::get_ticket, tickets::patch_ticket))
         .routes(r!(comments::list_comments, comments::add_comment))
         .routes(r!(time::ticket_time_entries, time::log_time))

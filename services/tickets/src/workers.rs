@@ -19,9 +19,10 @@ use crate::repo;
 /// The queue of the CRM projection, which also takes billing's states.
 pub const PROJECTION_QUEUE: &str = "tickets.crm-projection";
 
-/// What the projection binds: the CRM's customer and contract events, and
-/// billing's states of time entries (`billable_item.updated`).
-pub const CONSUMES: &[&str] = &["customer.*", "contract.*", "billable_item.*"];
+/// What the projection binds: the CRM's customer and contract events, the
+/// assets module's assets and end-of-life notices, and billing's states of
+/// time entries (`billable_item.updated`).
+pub const CONSUMES: &[&str] = &["customer.*", "contract.*", "asset.*", "billable_item.*"];
 
 /// How often overdue tickets are looked for.
 const SLA_WATCH_EVERY: Duration = Duration::from_secs(15);

@@ -100,19 +100,14 @@ pub fn external_id_ref_schema() -> ObjectBuilder {
 }
 
 pub fn validate_external_ids(ids: &ExternalIds, e: &mut FieldErrors) {
-    if ids.len() > EXTERNAL_IDS_MAX {
-        e.add(
-            "external_ids",
-            format!("at most {EXTERNAL_IDS_MAX} systems"),
-        );
-    }
-    for (system, id) in ids {
-        let field = format!("external_ids.{system}");
-        if !valid_system(system) {
-            e.add(&field, "system names are 1-32 characters of a-z, 0-9 and _");
-        }
-        e.text(&field, id, EXTERNAL_ID_MAX);
-    }
+    e.line_map(
+        "external_ids",
+        ids.iter(),
+        valid_system,
+        "system names are 1-32 characters of a-z, 0-9 and _",
+        EXTERNAL_ID_MAX,
+        EXTERNAL_IDS_MAX,
+    );
 }
 
 /// An IANA time zone name (`Europe/Berlin`): one chrono-tz knows, as

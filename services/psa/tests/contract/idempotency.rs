@@ -112,6 +112,33 @@ async fn every_post_honours_idempotency_key() {
         .await
         .assert_status(StatusCode::OK);
 
+    // Assets: the customer in its projection, a license with seats, assets
+    // to give them to.
+    to_assets(&app, tenant, "customer.created", &customer).await;
+    let license = psa_testkit::id_of(
+        &admin
+            .create(
+                "/v1/licenses",
+                json!({"customer_id": customer_id, "product": "Suite", "seats": 5}),
+            )
+            .await,
+    );
+    let mut pcs = vec![];
+    for i in 0..2 {
+        pcs.push(psa_testkit::id_of(
+            &admin
+                .create(
+                    "/v1/assets",
+                    json!({"customer_id": customer_id, "name": format!("pc-{i}"), "type": "workstation"}),
+                )
+                .await,
+        ));
+    }
+    let device = |n: u32| {
+        json!({"records": [{"source": "ninja", "external_id": format!("dev-{n}"),
+            "customer_id": customer_id, "hostname": format!("PC-{n}")}]})
+    };
+
     let example = |template: &str| -> Option<Example> {
         let ex = |path: String, body: Value, other: Option<Value>, caller: &Client| {
             Some(Example {
@@ -271,6 +298,41 @@ async fn every_post_honours_idempotency_key() {
                 format!("/v1/invoices/{released}/credit-notes"),
                 json!({"reason": "goodwill"}),
                 Some(json!({"reason": "a mistake"})),
+                &admin,
+            ),
+            "/v1/assets" => ex(
+                template.into(),
+                json!({"customer_id": customer_id, "name": "srv-01", "type": "server"}),
+                Some(json!({"customer_id": customer_id, "name": "srv-02", "type": "server"})),
+                &admin,
+            ),
+            "/v1/asset-types" => ex(
+                template.into(),
+                json!({"key": "ups", "name": "UPS"}),
+                Some(json!({"key": "pdu", "name": "PDU"})),
+                &admin,
+            ),
+            "/v1/licenses" => ex(
+                template.into(),
+                json!({"customer_id": customer_id, "product": "Backup", "seats": 1, "license_key": "K-1"}),
+                Some(
+                    json!({"customer_id": customer_id, "product": "Backup", "seats": 1, "license_key": "K-2"}),
+                ),
+                &admin,
+            ),
+            "/v1/licenses/{id}/assignments" => ex(
+                format!("/v1/licenses/{license}/assignments"),
+                json!({"asset_id": pcs[0]}),
+                Some(json!({"asset_id": pcs[1]})),
+                &admin,
+            ),
+            "/v1/inventory" => ex(template.into(), device(1), Some(device(2)), &admin),
+            "/v1/eol-mappings" => ex(
+                template.into(),
+                json!({"manufacturer": "Fortinet", "model": "FortiGate 60F", "product": "fortios", "cycle": "7.4"}),
+                Some(
+                    json!({"manufacturer": "Fortinet", "model": "FortiGate 80F", "product": "fortios", "cycle": "7.4"}),
+                ),
                 &admin,
             ),
             _ => None,

@@ -148,6 +148,46 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
             .await;
     }
 
+    // Assets: two assets, two licenses, two seats, two model mappings.
+    to_assets(&app, tenant, "customer.created", &customer).await;
+    let mut license = Uuid::nil();
+    for i in 0..2 {
+        let asset = admin
+            .create(
+                "/v1/assets",
+                json!({"customer_id": customer_id, "name": format!("pc-{i}"), "type": "workstation"}),
+            )
+            .await;
+        license = psa_testkit::id_of(
+            &admin
+                .create(
+                    "/v1/licenses",
+                    json!({"customer_id": customer_id, "product": format!("Suite {i}"), "seats": 5}),
+                )
+                .await,
+        );
+        admin
+            .create(
+                &format!("/v1/licenses/{license}/assignments"),
+                json!({"asset_id": asset["id"]}),
+            )
+            .await;
+        admin
+            .create(
+                "/v1/eol-mappings",
+                json!({"manufacturer": "Fortinet", "model": format!("FG-{i}"),
+                    "product": "fortios", "cycle": "7.4"}),
+            )
+            .await;
+    }
+    let asset = psa_testkit::id_of(&admin.all("/v1/assets").await[0]);
+    admin
+        .create(
+            &format!("/v1/licenses/{license}/assignments"),
+            json!({"asset_id": asset}),
+        )
+        .await;
+
     let mut lists = 0;
     for (method, template, _) in operations(&document()) {
         let doc = document();
@@ -162,7 +202,8 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
                 "/v1/customers/{id}",
                 &format!("/v1/customers/{customer_id}"),
             )
-            .replace("/v1/tickets/{id}", &format!("/v1/tickets/{ticket}"));
+            .replace("/v1/tickets/{id}", &format!("/v1/tickets/{ticket}"))
+            .replace("/v1/licenses/{id}", &format!("/v1/licenses/{license}"));
         assert!(!path.contains('{'), "no parent for {template}");
         let caller = if path.starts_with("/v1/tenants") {
             &operator

@@ -66,6 +66,18 @@ async fn to_billing(app: &TestApp, tenant: Uuid, event_type: &str, data: &Value)
     tx.commit().await.unwrap();
 }
 
+/// Applies a CRM event to the assets module's projection.
+async fn to_assets(app: &TestApp, tenant: Uuid, event_type: &str, data: &Value) {
+    let pool = app.db.module_pool(&psa_assets::module()).unwrap();
+    psa_assets::repo::eol::ensure_shipped(&pool).await.unwrap();
+    let store = psa_kernel::Store::new(pool, psa_assets::DB.schema);
+    let mut tx = psa_kernel::Tx::for_tenant(&store, tenant).await.unwrap();
+    psa_assets::events::project(&mut tx, event_type, data)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// A path template with every `{param}` replaced by a fresh id.
 fn concrete(template: &str) -> String {
     template

@@ -3,5 +3,6 @@
 
 pub mod comments;
 pub mod projection;
+pub mod settings;
 pub mod tickets;
 pub mod time_entries;

@@ -1,6 +1,7 @@
 //! What tickets know of CRM: customers and contracts, kept from CRM's
 //! events, read where tickets are opened and changed.
 
+use psa_assets::domain::Asset;
 use psa_crm::domain::contract::{BusinessHours, SlaTerms};
 use psa_crm::domain::{Contract, Customer};
 use sqlx::PgConnection;
@@ -17,6 +18,45 @@ pub async fn customer_known(conn: &mut PgConnection, id: Uuid) -> Result<bool, s
     )
     .fetch_one(conn)
     .await
+}
+
+/// Whether the asset is known, not deleted, and the customer's.
+pub async fn asset_of(
+    conn: &mut PgConnection,
+    id: Uuid,
+    customer: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from tickets.assets
+             where id = $1 and customer_id = $2 and not deleted) as "known!""#,
+        id,
+        customer
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Keeps what the assets module says of an asset, like [`upsert_customer`].
+pub async fn upsert_asset(
+    conn: &mut PgConnection,
+    a: &Asset,
+    deleted: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into tickets.assets (id, customer_id, name, deleted, version) values ($1, $2, $3, $4, $5)
+         on conflict (tenant_id, id) do update set customer_id = excluded.customer_id,
+           name = excluded.name,
+           deleted = excluded.deleted or tickets.assets.deleted, version = excluded.version
+         where tickets.assets.version < excluded.version or excluded.deleted",
+        a.id,
+        a.customer_id,
+        a.name,
+        deleted,
+        a.version,
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// The SLA terms in force for a customer today: its newest active contract

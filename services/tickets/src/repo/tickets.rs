@@ -283,3 +283,54 @@ pub async fn mark_breached(
     };
     Ok(done.rows_affected() == 1)
 }
+
+/// Opens the ticket an end-of-life notice asks for, once per (asset, kind,
+/// threshold, date): None when the tenant does not want such tickets or
+/// one was opened already. Runs in the consumer's tenant transaction,
+/// whose commit also takes the ticket's number.
+pub async fn open_for_eol(
+    conn: &mut PgConnection,
+    notice: &psa_assets::domain::watch::AssetEol,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let settings = super::settings::get(conn).await?;
+    if !settings.open_tickets_for_asset_eol {
+        return Ok(None);
+    }
+    let id = Uuid::now_v7();
+    let claimed = sqlx::query!(
+        "insert into tickets.asset_eol_tickets (asset_id, kind, threshold, due_date, ticket_id)
+         values ($1, $2, $3, $4, $5) on conflict do nothing",
+        notice.asset.id,
+        notice.kind.as_str(),
+        notice.threshold_days,
+        notice.due_date,
+        id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        return Ok(None);
+    }
+    let input = crate::domain::settings::eol_ticket(notice, &settings);
+    let number: i64 = sqlx::query_scalar!(
+        r#"select tickets.next_number(tickets.current_tenant(), 'ticket') as "n!""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let at = Utc::now();
+    let terms = super::projection::terms_for_customer(conn, input.customer_id).await?;
+    let opened = Opened {
+        id,
+        number: crate::domain::ticket::number(number),
+        input: &input,
+        contract_id: terms.as_ref().map(|t| t.contract_id),
+        due: terms
+            .as_ref()
+            .map(|t| t.due_times(input.priority, at))
+            .unwrap_or_default(),
+        at,
+    };
+    insert(conn, &opened).await.map(Some)
+}

@@ -10,5 +10,6 @@
 //! are written out, each from the kernel's pieces.
 
 pub mod comments;
+pub mod settings;
 pub mod tickets;
 pub mod time_entries;

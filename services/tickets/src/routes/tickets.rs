@@ -28,7 +28,8 @@ impl docs::Sorts for Ticket {
 
 /// Opens a ticket: numbered per tenant, due times from the customer's
 /// contract in force. 422 `unknown_customer` for a customer tickets do not
-/// know (CRM's events bring them).
+/// know (CRM's events bring them), 422 `not_found` (`asset_id`) for an
+/// asset that is not the customer's (the assets module's events bring them).
 #[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = NewTicket,
     params(docs::IdempotencyKey),
     responses((status = 201, body = Ticket, headers(("Location" = String), ("ETag" = String))),
@@ -45,6 +46,11 @@ pub async fn create_ticket(
         input.validate().map_err(Error::Validation)?;
         if !repo::projection::customer_known(tx, input.customer_id).await? {
             return Err(Error::UnknownCustomer);
+        }
+        if let Some(asset) = input.asset_id
+            && !repo::projection::asset_of(tx, asset, input.customer_id).await?
+        {
+            return Err(Error::UnknownAsset);
         }
         let number = repo::tickets::next_number(tx).await?;
         let at = Utc::now();
@@ -130,6 +136,12 @@ pub async fn patch_ticket(
         return Ok(with_etag(StatusCode::OK, &current, current.version));
     };
     next.validate().map_err(Error::Validation)?;
+    if let Some(asset) = next.asset_id
+        && next.asset_id != current.asset_id
+        && !repo::projection::asset_of(&mut tx, asset, current.customer_id).await?
+    {
+        return Err(Error::UnknownAsset);
+    }
     current.status.transition(next.status)?;
     let terms = match current.contract_id {
         Some(contract) => repo::projection::terms_of_contract(&mut tx, contract).await?,

@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod assets;
 mod billing;
 mod events;
 mod kernel;

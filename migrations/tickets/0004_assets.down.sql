@@ -1,0 +1,1 @@
+drop table if exists tickets.asset_eol_tickets, tickets.settings, tickets.assets;

@@ -1,0 +1,5 @@
+//! `psa-assets`: the assets module alone (the same as `psa serve assets`).
+
+fn main() -> std::process::ExitCode {
+    psa::main_for("assets")
+}
