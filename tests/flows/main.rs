@@ -11,6 +11,7 @@ use psa_testkit::{Client, FaultProxy, fixtures};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+mod assets;
 mod billing;
 
 const STAFF: &[&str] = &[

@@ -22,6 +22,7 @@ pub const MODULES: &[(&str, ModuleFn)] = &[
     ("crm", psa_crm::module),
     ("tickets", psa_tickets::module),
     ("billing", psa_billing::module),
+    ("assets", psa_assets::module),
 ];
 
 /// The platform these tests run: the gateway and [`MODULES`].

@@ -54,6 +54,17 @@ enum Command {
     /// Auth module administration.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Assets module administration.
+    #[command(subcommand)]
+    Assets(AssetsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AssetsCommand {
+    /// Replace the end-of-life snapshot (endoflife.date's products and
+    /// cycles) with the one in FILE, in the shipped file's format; no
+    /// network is used. Assets keep the dates already filled.
+    ImportEol { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +214,19 @@ async fn dispatch(command: Command, cfg: &PlatformConfig) -> anyhow::Result<()> 
         }
         Command::Openapi | Command::Asyncapi => {
             unreachable!("handled before configuration is loaded")
+        }
+        Command::Assets(AssetsCommand::ImportEol { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let snapshot = psa_assets::domain::eol::Snapshot::parse(&text)
+                .with_context(|| format!("{}", file.display()))?;
+            let pool = psa_db::module_pool(&cfg.database, &psa_assets::DB)?;
+            let (products, cycles) = psa_assets::repo::eol::load(&pool, &snapshot).await?;
+            println!(
+                "end-of-life snapshot of {} ({}): {products} products, {cycles} cycles",
+                snapshot.as_of, snapshot.source
+            );
+            Ok(())
         }
         Command::Auth(AuthCommand::RotateKeys) => {
             let pool = psa_db::module_pool(&cfg.database, &psa_auth::DB)?;

@@ -185,6 +185,51 @@ async fn seed_tickets(
     Ok(())
 }
 
+/// A server (its end of life from the snapshot), a firewall and a license
+/// per demo customer; like tickets, the assets module's projection gets the
+/// customer at once.
+async fn seed_assets(client: &Client, pool: &sqlx::PgPool, customer: &Value) -> anyhow::Result<()> {
+    psa_assets::repo::eol::ensure_shipped(pool).await?;
+    let store = psa_kernel::Store::new(pool.clone(), psa_assets::DB.schema);
+    let mut tx = psa_kernel::Tx::for_tenant(&store, DEMO_TENANT).await?;
+    psa_assets::events::project(&mut tx, "customer.created", customer)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tx.commit().await?;
+    let cid = &customer["id"];
+    let number = customer["customer_number"].as_str().unwrap_or("X");
+    client
+        .create(
+            "/v1/assets",
+            json!({"customer_id": cid, "name": format!("{number}-DC01"), "type": "server",
+                "manufacturer": "Dell Inc.", "model": "PowerEdge R650",
+                "serial_number": format!("{number}-SRV"), "warranty_end": "2027-03-31",
+                "os_name": "Microsoft Windows Server 2016 Standard", "os_version": "10.0.14393"}),
+            None,
+        )
+        .await?;
+    client
+        .create(
+            "/v1/assets",
+            json!({"customer_id": cid, "name": format!("{number}-FW01"), "type": "firewall",
+                "manufacturer": "Fortinet", "model": "FortiGate 60F",
+                "serial_number": format!("{number}-FGT"), "warranty_end": "2026-12-31",
+                "os_name": "FortiOS", "os_version": "7.2.8"}),
+            None,
+        )
+        .await?;
+    client
+        .create(
+            "/v1/licenses",
+            json!({"customer_id": cid, "product": "Microsoft 365 Business Premium",
+                "vendor": "Microsoft", "seats": 25, "expiry_date": "2027-01-31",
+                "cost": "22.00", "currency": "EUR", "billing_cycle": "monthly"}),
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
 pub async fn seed_demo(cfg: &PlatformConfig) -> anyhow::Result<()> {
     let seed_key = SigningKey::generate();
     let verifier =
@@ -368,6 +413,10 @@ pub async fn seed_demo(cfg: &PlatformConfig) -> anyhow::Result<()> {
                 &contracts["data"][0],
             )
             .await?;
+        }
+        let (_, assets) = client.get(&format!("/v1/assets?customer_id={cid}")).await?;
+        if assets["data"].as_array().is_some_and(|d| d.is_empty()) {
+            seed_assets(&client, &pool_for(cfg, &psa_assets::DB)?, &customer).await?;
         }
     }
 

@@ -68,6 +68,45 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
     // Migrating again is a no-op.
     assert!(psa(&env).arg("migrate").output().unwrap().status.success());
 
+    // The end-of-life snapshot is refreshed from a file; a bad one changes nothing.
+    std::fs::create_dir_all(&dir).unwrap();
+    let snapshot = dir.join("eol.json");
+    std::fs::write(
+        &snapshot,
+        r#"{"source": "test", "as_of": "2031-01-01", "products": [{"product": "debian",
+            "label": "Debian", "match": ["debian"], "cycles": [{"cycle": "14", "eol": "2031-06-30"},
+            {"cycle": "13", "eol": "2030-06-30"}]}]}"#,
+    )
+    .unwrap();
+    let out = psa(&env)
+        .args(["assets", "import-eol"])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "import-eol: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 products, 2 cycles"));
+    std::fs::write(&snapshot, r#"{"source": "test", "products": []}"#).unwrap();
+    let out = psa(&env)
+        .args(["assets", "import-eol"])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a file without as_of is refused");
+    let pool = sqlx::PgPool::connect(&format!("{server_url}/{db}"))
+        .await
+        .unwrap();
+    let cycles: Vec<String> =
+        sqlx::query_scalar("select cycle from assets.eol_cycles order by cycle")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(cycles, ["13", "14"]);
+    pool.close().await;
+
     let seed = psa(&env).arg("seed-demo").output().unwrap();
     assert!(
         seed.status.success(),
@@ -137,6 +176,13 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
         tickets.iter().all(|t| t["response_due_at"].is_string()),
         "with SLA due times from the contracts"
     );
+    let assets = demo.get("/v1/assets").await;
+    assert_eq!(
+        assets.items().len(),
+        6,
+        "two demo assets per customer, seeded once"
+    );
+    assert_eq!(demo.get("/v1/licenses").await.items().len(), 3);
 
     let dev = psa(&env)
         .args([
