@@ -85,6 +85,12 @@ SEMANTIC_CODES = {
     "spans_fiscal_years",
     "spans_calendar_years",
     "too_many",
+    # Assets: an asset type's key, a parent cycle, custom fields the type
+    # does not define, a field key twice.
+    "immutable",
+    "cycle",
+    "unknown_field",
+    "duplicate",
 }
 
 

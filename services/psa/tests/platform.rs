@@ -16,6 +16,34 @@ fn openapi_document_matches_the_checked_in_copy() {
     );
 }
 
+/// Modules name their schemas independently; the merged document keeps
+/// one schema per name, so two modules must never give one name two
+/// different schemas (the second would silently document the first's).
+#[test]
+fn no_two_modules_give_one_schema_name_two_schemas() {
+    let mut seen: std::collections::BTreeMap<String, (&str, serde_json::Value)> =
+        Default::default();
+    let mut clashes = Vec::new();
+    for m in psa::all_modules() {
+        let doc = serde_json::to_value((m.openapi)()).unwrap();
+        let Some(schemas) = doc["components"]["schemas"].as_object() else {
+            continue;
+        };
+        for (name, schema) in schemas {
+            match seen.get(name) {
+                Some((other, s)) if s != schema => {
+                    clashes.push(format!("{name}: {other} and {}", m.name))
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(name.clone(), (m.name, schema.clone()));
+                }
+            }
+        }
+    }
+    assert!(clashes.is_empty(), "one name, two schemas: {clashes:?}");
+}
+
 #[tokio::test]
 async fn the_served_document_and_docs_page_match() {
     let doc: serde_json::Value =

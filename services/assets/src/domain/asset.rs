@@ -85,7 +85,7 @@ pub struct Asset {
     pub status: AssetStatus,
     pub purchase_date: Option<NaiveDate>,
     #[schema(value_type = Option<String>, example = "1299.00")]
-    #[serde(with = "rust_decimal::serde::str_option")]
+    #[serde(with = "psa_http::decimal::opt_string")]
     pub purchase_price: Option<Decimal>,
     pub currency: Option<String>,
     pub warranty_end: Option<NaiveDate>,
@@ -149,7 +149,7 @@ pub struct AssetInput {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "rust_decimal::serde::str_option"
+        with = "psa_http::decimal::opt_string"
     )]
     #[schema(schema_with = formats::opt_decimal::<12, 2>)]
     pub purchase_price: Option<Decimal>,
@@ -232,7 +232,9 @@ impl AssetInput {
             (_, Some(c)) if !valid_currency(c) => {
                 e.add("currency", "must be an ISO 4217 code such as EUR")
             }
-            (Some(_), None) => e.add_code("currency", "required", "required with purchase_price"),
+            (Some(_), None) => {
+                e.add_code("currency", "inconsistent", "required with purchase_price")
+            }
             _ => {}
         }
         validate_external_ids(&self.external_ids, &mut e);

@@ -120,9 +120,11 @@ impl AssetTypeInput {
             }
             e.text(&at("label"), &f.label, 100);
             match (f.kind, f.options.is_empty()) {
-                (FieldKind::Select, true) => {
-                    e.add_code(&at("options"), "required", "a select field needs options")
-                }
+                (FieldKind::Select, true) => e.add_code(
+                    &at("options"),
+                    "inconsistent",
+                    "a select field needs options",
+                ),
                 (FieldKind::Select, false) => {
                     for (j, o) in f.options.iter().enumerate() {
                         e.text(&format!("fields[{i}].options[{j}]"), o, 100);
@@ -159,7 +161,7 @@ pub fn check_values(fields: &[FieldDef], values: &Map<String, Value>) -> Vec<Fie
         };
         if value.is_null() {
             if def.required {
-                e.add_code(&at, "required", "required by the asset's type");
+                e.add_code(&at, "missing", "required by the asset's type");
             }
             continue;
         }
@@ -194,7 +196,7 @@ pub fn check_values(fields: &[FieldDef], values: &Map<String, Value>) -> Vec<Fie
         if !values.contains_key(&def.key) {
             e.add_code(
                 &format!("custom_fields.{}", def.key),
-                "required",
+                "missing",
                 "required by the asset's type",
             );
         }
@@ -252,7 +254,7 @@ mod tests {
         assert_eq!(e[0].1, "unknown_field");
         assert_eq!(
             errors(json!({})),
-            [("custom_fields.cpu_cores".to_owned(), "required".to_owned())]
+            [("custom_fields.cpu_cores".to_owned(), "missing".to_owned())]
         );
     }
 

@@ -43,7 +43,7 @@ pub struct License {
     pub start_date: Option<NaiveDate>,
     pub expiry_date: Option<NaiveDate>,
     #[schema(value_type = Option<String>, example = "480.00")]
-    #[serde(with = "rust_decimal::serde::str_option")]
+    #[serde(with = "psa_http::decimal::opt_string")]
     pub cost: Option<Decimal>,
     pub currency: Option<String>,
     pub billing_cycle: Option<BillingCycle>,
@@ -79,7 +79,7 @@ pub struct LicenseInput {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "rust_decimal::serde::str_option"
+        with = "psa_http::decimal::opt_string"
     )]
     #[schema(schema_with = formats::opt_decimal::<12, 2>)]
     pub cost: Option<Decimal>,
@@ -121,7 +121,7 @@ impl LicenseInput {
             (_, Some(c)) if !valid_currency(c) => {
                 e.add("currency", "must be an ISO 4217 code such as EUR")
             }
-            (Some(_), None) => e.add_code("currency", "required", "required with cost"),
+            (Some(_), None) => e.add_code("currency", "inconsistent", "required with cost"),
             _ => {}
         }
         e.opt_prose("notes", self.notes.as_deref(), 10_000);

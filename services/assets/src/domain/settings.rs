@@ -29,7 +29,7 @@ pub struct AssetSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SettingsInput {
+pub struct AssetSettingsInput {
     #[schema(example = "Europe/Berlin", max_length = 64)]
     pub time_zone: String,
     #[schema(minimum = 0, maximum = 23)]
@@ -38,7 +38,7 @@ pub struct SettingsInput {
     pub thresholds: Vec<i32>,
 }
 
-impl SettingsInput {
+impl AssetSettingsInput {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut e = FieldErrors::default();
         if self.time_zone.len() > 64 || self.time_zone.parse::<chrono_tz::Tz>().is_err() {
@@ -74,7 +74,7 @@ impl SettingsInput {
     }
 }
 
-impl From<&AssetSettings> for SettingsInput {
+impl From<&AssetSettings> for AssetSettingsInput {
     fn from(s: &AssetSettings) -> Self {
         Self {
             time_zone: s.time_zone.clone(),

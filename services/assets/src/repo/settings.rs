@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::asset_type::DEFAULT_TYPES;
-use crate::domain::settings::{AssetSettings, SettingsInput};
+use crate::domain::settings::{AssetSettings, AssetSettingsInput};
 
 /// Makes the tenant's settings row and default asset types the first time.
 pub async fn ensure(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
@@ -55,7 +55,7 @@ pub async fn lock(conn: &mut PgConnection) -> Result<AssetSettings, sqlx::Error>
 
 pub async fn update(
     conn: &mut PgConnection,
-    input: &SettingsInput,
+    input: &AssetSettingsInput,
 ) -> Result<AssetSettings, sqlx::Error> {
     let mut thresholds = input.thresholds.clone();
     thresholds.sort_unstable_by(|a, b| b.cmp(a));

@@ -10,13 +10,13 @@ use psa_http::{Problem, merge_patch};
 use psa_kernel::docs::{BadRequest, BodyRefused, Denied, IfMatch as IfMatchDoc, Invalid, Stale};
 use psa_kernel::{Tx, with_etag};
 
-use crate::domain::settings::{AssetSettings, SettingsInput};
+use crate::domain::settings::{AssetSettings, AssetSettingsInput};
 use crate::error::AssetsError;
 use crate::repo;
 use crate::state::AssetsState;
 use crate::{ASSETS_READ, ASSETS_WRITE};
 
-psa_kernel::merge_patch!(pub SettingsPatch = SettingsInput);
+psa_kernel::merge_patch!(pub AssetSettingsPatch = AssetSettingsInput);
 
 #[utoipa::path(get, path = "/v1/assets/settings", tag = "assets",
     responses((status = 200, body = AssetSettings, headers(("ETag" = String))), Denied),
@@ -35,7 +35,7 @@ pub async fn get_settings(
 /// 0 is the day itself). A threshold added later reports items that
 /// crossed it from the next run on.
 #[utoipa::path(patch, path = "/v1/assets/settings", tag = "assets",
-    request_body(content = SettingsPatch, content_type = "application/merge-patch+json"),
+    request_body(content = AssetSettingsPatch, content_type = "application/merge-patch+json"),
     params(IfMatchDoc),
     responses((status = 200, body = AssetSettings, headers(("ETag" = String))),
         BadRequest, Denied, BodyRefused, Stale, Invalid),
@@ -53,9 +53,9 @@ pub async fn patch_settings(
     let mut tx = Tx::begin(&state.store, &caller, ASSETS_WRITE.name).await?;
     let current = repo::settings::lock(&mut tx).await?;
     check_if_match(precondition.as_ref(), current.version)?;
-    let before =
-        serde_json::to_value(SettingsInput::from(&current)).map_err(|e| Problem::internal(&e))?;
-    let input: SettingsInput = merge_patch::merged(&before, &patch)?;
+    let before = serde_json::to_value(AssetSettingsInput::from(&current))
+        .map_err(|e| Problem::internal(&e))?;
+    let input: AssetSettingsInput = merge_patch::merged(&before, &patch)?;
     input.validate().map_err(AssetsError::Validation)?;
     let s = repo::settings::update(&mut tx, &input).await?;
     tx.commit().await?;

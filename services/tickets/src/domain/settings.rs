@@ -25,7 +25,7 @@ pub struct TicketSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SettingsInput {
+pub struct TicketSettingsInput {
     pub open_tickets_for_asset_eol: bool,
     pub asset_eol_priority: Priority,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,7 +33,7 @@ pub struct SettingsInput {
     pub asset_eol_queue: Option<String>,
 }
 
-impl SettingsInput {
+impl TicketSettingsInput {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut e = FieldErrors::default();
         e.opt_text("asset_eol_queue", self.asset_eol_queue.as_deref(), 100);
@@ -41,7 +41,7 @@ impl SettingsInput {
     }
 }
 
-impl From<&TicketSettings> for SettingsInput {
+impl From<&TicketSettings> for TicketSettingsInput {
     fn from(s: &TicketSettings) -> Self {
         Self {
             open_tickets_for_asset_eol: s.open_tickets_for_asset_eol,

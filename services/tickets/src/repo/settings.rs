@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use crate::domain::settings::{SettingsInput, TicketSettings};
+use crate::domain::settings::{TicketSettings, TicketSettingsInput};
 use crate::domain::ticket::Priority;
 
 async fn ensure(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
@@ -38,7 +38,7 @@ pub async fn lock(conn: &mut PgConnection) -> Result<TicketSettings, sqlx::Error
 
 pub async fn update(
     conn: &mut PgConnection,
-    i: &SettingsInput,
+    i: &TicketSettingsInput,
 ) -> Result<TicketSettings, sqlx::Error> {
     sqlx::query_as!(
         TicketSettings,

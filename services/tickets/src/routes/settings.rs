@@ -10,12 +10,12 @@ use psa_http::{Problem, merge_patch};
 use psa_kernel::docs::{BadRequest, BodyRefused, Denied, IfMatch as IfMatchDoc, Invalid, Stale};
 use psa_kernel::{Tx, with_etag};
 
-use crate::domain::settings::{SettingsInput, TicketSettings};
+use crate::domain::settings::{TicketSettings, TicketSettingsInput};
 use crate::error::Error;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TICKETS_WRITE, repo};
 
-psa_kernel::merge_patch!(pub TicketSettingsPatch = SettingsInput);
+psa_kernel::merge_patch!(pub TicketSettingsPatch = TicketSettingsInput);
 
 #[utoipa::path(get, path = "/v1/tickets/settings", tag = "tickets",
     responses((status = 200, body = TicketSettings, headers(("ETag" = String))), Denied),
@@ -51,9 +51,9 @@ pub async fn patch_settings(
     let mut tx = Tx::begin(&state.store, &caller, TICKETS_WRITE.name).await?;
     let current = repo::settings::lock(&mut tx).await?;
     check_if_match(precondition.as_ref(), current.version)?;
-    let before =
-        serde_json::to_value(SettingsInput::from(&current)).map_err(|e| Problem::internal(&e))?;
-    let input: SettingsInput = merge_patch::merged(&before, &patch)?;
+    let before = serde_json::to_value(TicketSettingsInput::from(&current))
+        .map_err(|e| Problem::internal(&e))?;
+    let input: TicketSettingsInput = merge_patch::merged(&before, &patch)?;
     input.validate().map_err(Error::Validation)?;
     let s = repo::settings::update(&mut tx, &input).await?;
     tx.commit().await?;
