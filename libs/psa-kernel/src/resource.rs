@@ -83,6 +83,30 @@ pub trait Deletable: Resource {
     }
 }
 
+/// The sorts of a record list by time or by its name column: `created_at`,
+/// `updated_at` and `name` (a module whose name column is called otherwise
+/// maps the field, e.g. `product`).
+pub const BY_TIME_OR_NAME: [SortField; 3] = [
+    SortField::CREATED_AT,
+    SortField::UPDATED_AT,
+    SortField::new("name", psa_http::keyset::SqlType::Text),
+];
+
+/// A row's value of one of [`BY_TIME_OR_NAME`] (or of the name column
+/// under another field name): the name for anything but the two times.
+pub fn time_or_name(
+    field: &str,
+    name: &str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+) -> SortValue {
+    match field {
+        "created_at" => SortValue::Time(created_at),
+        "updated_at" => SortValue::Time(updated_at),
+        _ => SortValue::Text(name.to_owned()),
+    }
+}
+
 /// One row by id, optionally locked for update; None when absent (or another tenant's).
 pub async fn fetch<R: Resource>(
     conn: &mut PgConnection,

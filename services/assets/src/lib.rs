@@ -70,6 +70,9 @@ pub const ROUTES: &[&str] = &[
     "/v1/eol-mappings",
 ];
 
+/// Inventory imports one process runs at once (the others wait their turn).
+const CONCURRENT_IMPORTS: usize = 2;
+
 /// The purpose the license-key key is derived for.
 const LICENSE_KEYS: &str = "assets: license keys";
 
@@ -123,6 +126,7 @@ pub fn module() -> Module {
                 store: psa_kernel::Store::new(pool.clone(), DB.schema),
                 verifier: ctx.verifier.clone(),
                 keys: Arc::new(ctx.config.master_key()?.derive(LICENSE_KEYS)),
+                imports: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_IMPORTS)),
             };
             let router: Router = routes().split_for_parts().0.with_state(state);
             Ok(Mounted {

@@ -13,6 +13,10 @@ pub struct AssetsState {
     pub verifier: Arc<Verifier>,
     /// Seals license keys (derived from the deployment's master key).
     pub keys: Arc<MasterKey>,
+    /// Inventory imports running at once in this process: each holds two
+    /// connections (its idempotency record's and its chunk's), so they are
+    /// bounded apart from the pool.
+    pub imports: Arc<tokio::sync::Semaphore>,
 }
 
 impl HasVerifier for AssetsState {

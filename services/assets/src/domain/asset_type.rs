@@ -130,7 +130,11 @@ impl AssetTypeInput {
                         e.text(&format!("fields[{i}].options[{j}]"), o, 100);
                     }
                 }
-                (_, false) => e.add(&at("options"), "only select fields have options"),
+                (_, false) => e.add_code(
+                    &at("options"),
+                    "inconsistent",
+                    "only select fields have options",
+                ),
                 _ => {}
             }
         }

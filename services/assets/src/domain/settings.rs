@@ -30,7 +30,8 @@ pub struct AssetSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetSettingsInput {
-    #[schema(example = "Europe/Berlin", max_length = 64)]
+    /// An IANA time zone.
+    #[schema(value_type = psa_crm::domain::validate::TimeZone, example = "Europe/Berlin")]
     pub time_zone: String,
     #[schema(minimum = 0, maximum = 23)]
     pub watch_hour: i16,

@@ -7,7 +7,9 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{common_sort_value, violates};
+use psa_kernel::resource::time_or_name;
+
+use super::violates;
 use crate::domain::asset_type::{AssetType, AssetTypeInput, FieldDef};
 use crate::error::AssetsError;
 use crate::events;
@@ -43,7 +45,7 @@ impl Resource for AssetType {
     fn sort_value(&self, field: &str) -> SortValue {
         match field {
             "key" => SortValue::Text(self.key.clone()),
-            _ => common_sort_value(field, &self.name, self.created_at, self.updated_at),
+            _ => time_or_name(field, &self.name, self.created_at, self.updated_at),
         }
     }
 

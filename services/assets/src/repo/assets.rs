@@ -12,7 +12,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{COMMON_SORTS, common_sort_value, violates};
+use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
+
+use super::violates;
 use crate::domain::asset::ExternalIds;
 use crate::domain::asset_type::check_values;
 use crate::domain::eol::Product;
@@ -35,7 +37,7 @@ impl Resource for Asset {
     const WRITE: &'static str = crate::ASSETS_WRITE.name;
     const CREATED: EventType<Self> = events::ASSET_CREATED;
     const UPDATED: EventType<Self> = events::ASSET_UPDATED;
-    const SORTS: &'static [SortField] = &COMMON_SORTS;
+    const SORTS: &'static [SortField] = &BY_TIME_OR_NAME;
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
 
     fn id(&self) -> Uuid {
@@ -47,7 +49,7 @@ impl Resource for Asset {
     }
 
     fn sort_value(&self, field: &str) -> SortValue {
-        common_sort_value(field, &self.name, self.created_at, self.updated_at)
+        time_or_name(field, &self.name, self.created_at, self.updated_at)
     }
 
     fn validate(input: &AssetInput) -> Result<(), Vec<FieldError>> {

@@ -10,7 +10,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::common_sort_value;
+use psa_kernel::resource::time_or_name;
 
 const SORTS: [SortField; 3] = [
     SortField::CREATED_AT,
@@ -55,8 +55,7 @@ impl Resource for License {
     }
 
     fn sort_value(&self, field: &str) -> SortValue {
-        let field = if field == "product" { "name" } else { field };
-        common_sort_value(field, &self.product, self.created_at, self.updated_at)
+        time_or_name(field, &self.product, self.created_at, self.updated_at)
     }
 
     fn validate(input: &LicenseInput) -> Result<(), Vec<FieldError>> {

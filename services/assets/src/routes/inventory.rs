@@ -29,7 +29,8 @@ const CHUNK: usize = 250;
 /// customer's `external_ids[source]` in the CRM; `assigned_user_email`
 /// names the customer's contact. Answers 200 with one result per record
 /// in the order sent: bad records are reported (`failed` with `errors`),
-/// the others applied. Records are applied in transactions of 250.
+/// the others applied. Records are applied in transactions of 250; two
+/// imports run at once per process, others wait their turn.
 #[utoipa::path(post, path = "/v1/inventory", tag = "inventory", request_body = InventoryBatch,
     params(IdempotencyKey),
     responses((status = 200, body = InventoryReport), BadRequest, Denied, BodyRefused, Invalid),
@@ -40,6 +41,12 @@ pub async fn import_inventory(
     idem: Idempotency,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, AssetsError> {
+    caller.require(INVENTORY_WRITE.name)?;
+    let _turn = state
+        .imports
+        .acquire()
+        .await
+        .map_err(|e| psa_http::Problem::internal(&e))?;
     let mut guard_tx = Tx::begin(&state.store, &caller, INVENTORY_WRITE.name).await?;
     let guard = match idem.guard(&mut guard_tx, &body).await? {
         Guarded::Replay(res) => return Ok(res),

@@ -8,7 +8,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{COMMON_SORTS, common_sort_value, of_customer as customer_is, require_customer};
+use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
+
+use super::{of_customer as customer_is, require_customer};
 use crate::domain::{Contact, ContactInput};
 use crate::error::CrmError;
 use crate::events;
@@ -24,7 +26,7 @@ impl Resource for Contact {
     const WRITE: &'static str = crate::CUSTOMERS_WRITE.name;
     const CREATED: EventType<Self> = events::CONTACT_CREATED;
     const UPDATED: EventType<Self> = events::CONTACT_UPDATED;
-    const SORTS: &'static [SortField] = &COMMON_SORTS;
+    const SORTS: &'static [SortField] = &BY_TIME_OR_NAME;
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
 
     fn id(&self) -> Uuid {
@@ -36,7 +38,7 @@ impl Resource for Contact {
     }
 
     fn sort_value(&self, field: &str) -> SortValue {
-        common_sort_value(field, &self.name, self.created_at, self.updated_at)
+        time_or_name(field, &self.name, self.created_at, self.updated_at)
     }
 
     fn validate(input: &ContactInput) -> Result<(), Vec<FieldError>> {

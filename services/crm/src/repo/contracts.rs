@@ -10,7 +10,9 @@ use sqlx::{Postgres, QueryBuilder};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{COMMON_SORTS, common_sort_value, of_customer as customer_is, require_customer};
+use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
+
+use super::{of_customer as customer_is, require_customer};
 use crate::domain::contract::{BusinessHours, ContractStatus, ContractType, SlaTerms};
 use crate::domain::{Contract, ContractInput};
 use crate::error::CrmError;
@@ -29,9 +31,9 @@ impl Resource for Contract {
     const CREATED: EventType<Self> = events::CONTRACT_CREATED;
     const UPDATED: EventType<Self> = events::CONTRACT_UPDATED;
     const SORTS: &'static [SortField] = &[
-        COMMON_SORTS[0],
-        COMMON_SORTS[1],
-        COMMON_SORTS[2],
+        BY_TIME_OR_NAME[0],
+        BY_TIME_OR_NAME[1],
+        BY_TIME_OR_NAME[2],
         SortField::new("start_date", SqlType::Date),
     ];
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
@@ -47,7 +49,7 @@ impl Resource for Contract {
     fn sort_value(&self, field: &str) -> SortValue {
         match field {
             "start_date" => SortValue::Date(self.start_date),
-            _ => common_sort_value(field, &self.name, self.created_at, self.updated_at),
+            _ => time_or_name(field, &self.name, self.created_at, self.updated_at),
         }
     }
 

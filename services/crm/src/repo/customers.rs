@@ -9,7 +9,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{COMMON_SORTS, common_sort_value, contacts, sites};
+use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
+
+use super::{contacts, sites};
 use crate::domain::customer::{CustomerStatus, EinvoiceFormat, VatTreatment};
 use crate::domain::validate::{
     Address, EXTERNAL_ID_REF_MAX, ExternalIds, external_id_ref_schema, valid_external_id,
@@ -34,9 +36,9 @@ impl Resource for Customer {
     const CREATED: EventType<Self> = events::CUSTOMER_CREATED;
     const UPDATED: EventType<Self> = events::CUSTOMER_UPDATED;
     const SORTS: &'static [SortField] = &[
-        COMMON_SORTS[0],
-        COMMON_SORTS[1],
-        COMMON_SORTS[2],
+        BY_TIME_OR_NAME[0],
+        BY_TIME_OR_NAME[1],
+        BY_TIME_OR_NAME[2],
         SortField::unique("customer_number", SqlType::Text),
     ];
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
@@ -52,7 +54,7 @@ impl Resource for Customer {
     fn sort_value(&self, field: &str) -> SortValue {
         match field {
             "customer_number" => SortValue::Text(self.customer_number.clone()),
-            _ => common_sort_value(field, &self.name, self.created_at, self.updated_at),
+            _ => time_or_name(field, &self.name, self.created_at, self.updated_at),
         }
     }
 

@@ -8,33 +8,10 @@ pub mod contracts;
 pub mod customers;
 pub mod sites;
 
-use chrono::{DateTime, Utc};
-use psa_kernel::{SortField, SortValue, SqlType};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::CrmError;
-
-/// The sorts every CRM list offers; [`common_sort_value`] reads them.
-const COMMON_SORTS: [SortField; 3] = [
-    SortField::CREATED_AT,
-    SortField::UPDATED_AT,
-    SortField::new("name", SqlType::Text),
-];
-
-/// A row's value of one of [`COMMON_SORTS`].
-fn common_sort_value(
-    field: &str,
-    name: &str,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-) -> SortValue {
-    match field {
-        "name" => SortValue::Text(name.to_owned()),
-        "updated_at" => SortValue::Time(updated_at),
-        _ => SortValue::Time(created_at),
-    }
-}
 
 /// Restricts a list to one customer's rows (contacts, sites, contracts).
 pub fn of_customer(qb: &mut QueryBuilder<Postgres>, customer_id: Uuid) {

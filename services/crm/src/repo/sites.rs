@@ -9,7 +9,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{COMMON_SORTS, common_sort_value, of_customer as customer_is, require_customer};
+use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
+
+use super::{of_customer as customer_is, require_customer};
 use crate::domain::validate::Address;
 use crate::domain::{Site, SiteInput};
 use crate::error::CrmError;
@@ -26,7 +28,7 @@ impl Resource for Site {
     const WRITE: &'static str = crate::CUSTOMERS_WRITE.name;
     const CREATED: EventType<Self> = events::SITE_CREATED;
     const UPDATED: EventType<Self> = events::SITE_UPDATED;
-    const SORTS: &'static [SortField] = &COMMON_SORTS;
+    const SORTS: &'static [SortField] = &BY_TIME_OR_NAME;
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
 
     fn id(&self) -> Uuid {
@@ -38,7 +40,7 @@ impl Resource for Site {
     }
 
     fn sort_value(&self, field: &str) -> SortValue {
-        common_sort_value(field, &self.name, self.created_at, self.updated_at)
+        time_or_name(field, &self.name, self.created_at, self.updated_at)
     }
 
     fn validate(input: &SiteInput) -> Result<(), Vec<FieldError>> {
