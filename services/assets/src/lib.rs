@@ -99,6 +99,7 @@ pub fn routes() -> OpenApiRouter<AssetsState> {
             licenses::delete_license
         ))
         .routes(r!(licenses::reveal_key))
+        .routes(r!(licenses::list_key_reveals))
         .routes(r!(licenses::list_assignments, licenses::assign_seat))
         .routes(r!(licenses::remove_assignment))
         .routes(r!(inventory::import_inventory))

@@ -197,3 +197,14 @@ pub struct RevealedKey {
     pub license_key: String,
     pub revealed_at: DateTime<Utc>,
 }
+
+/// One reading of a license's key: who, when.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct KeyReveal {
+    pub id: Uuid,
+    pub license_id: Uuid,
+    /// The caller's subject (a user, or a service account's client).
+    pub subject: String,
+    pub client_id: Option<String>,
+    pub revealed_at: DateTime<Utc>,
+}

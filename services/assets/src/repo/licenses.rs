@@ -169,6 +169,32 @@ pub async fn record_reveal(
     .await
 }
 
+pub const REVEAL_SORTS: &[SortField] = &[SortField::new(
+    "revealed_at",
+    psa_kernel::SqlType::Timestamptz,
+)];
+
+/// One page of the reads of a license's key, oldest first
+/// (`updated_since` reads as "revealed since").
+pub async fn reveals(
+    conn: &mut PgConnection,
+    license: Uuid,
+    keyset: &psa_kernel::Keyset,
+) -> Result<psa_kernel::Page<crate::domain::license::KeyReveal>, sqlx::Error> {
+    let mut qb = QueryBuilder::<Postgres>::new(
+        "select id, license_id, subject, client_id, revealed_at
+         from (select id, license_id, subject, client_id, revealed_at,
+                 revealed_at as updated_at from assets.key_reveals) as reveals
+         where license_id = ",
+    );
+    qb.push_bind(license);
+    keyset
+        .fetch(conn, qb, |r: &crate::domain::license::KeyReveal, _| {
+            (SortValue::Time(r.revealed_at), r.id)
+        })
+        .await
+}
+
 /// What the license list filters by.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -16,7 +16,7 @@ use psa_kernel::resource::find;
 use psa_kernel::{Idempotency, Keyset, Page, PageParams, Stored, Tx, resource, with_etag};
 use uuid::Uuid;
 
-use crate::domain::license::RevealedKey;
+use crate::domain::license::{KeyReveal, RevealedKey};
 use crate::domain::{Assignment, AssignmentInput, License, LicenseInput};
 use crate::error::AssetsError;
 use crate::events::{self, KeyRevealed, SeatChange};
@@ -203,6 +203,38 @@ pub async fn reveal_key(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+impl psa_kernel::docs::Sorts for KeyReveal {
+    const SORTS: &'static [psa_kernel::SortField] = repo::licenses::REVEAL_SORTS;
+}
+
+/// Who read the license's key and when, oldest first (an audit record:
+/// `audit:read`).
+#[utoipa::path(get, path = "/v1/licenses/{id}/key-reveals", tag = "licenses",
+    params(("id" = Uuid, Path), Paging<KeyReveal>),
+    responses((status = 200, body = Page<KeyReveal>), BadRequest, Denied, NotFound),
+    security(("bearer" = ["audit:read"])))]
+pub async fn list_key_reveals(
+    State(state): State<AssetsState>,
+    caller: Caller,
+    PathId(id): PathId,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<Page<KeyReveal>>, AssetsError> {
+    let keyset = page.keyset(
+        repo::licenses::REVEAL_SORTS,
+        repo::licenses::REVEAL_SORTS[0],
+    )?;
+    let mut tx = Tx::begin(
+        &state.store,
+        &caller,
+        psa_authn::permissions::AUDIT_READ.name,
+    )
+    .await?;
+    find::<License>(&mut tx, id, false).await?;
+    let page = repo::licenses::reveals(&mut tx, id, &keyset).await?;
+    tx.commit().await?;
+    Ok(axum::Json(page))
 }
 
 /// The license's seats as assigned, oldest first.

@@ -142,6 +142,13 @@ async fn a_license_key_is_sealed_and_each_reveal_is_recorded() {
     .await
     .unwrap();
     assert_eq!(events, 1);
+    let auditor = w.app.client_for(w.tenant, &["audit:read"]);
+    let reveals = auditor.all(&format!("/v1/licenses/{id}/key-reveals")).await;
+    assert_eq!(reveals.len(), 1);
+    assert_eq!(reveals[0]["subject"], audit[0].0.as_str());
+    w.c.get(&format!("/v1/licenses/{id}/key-reveals"))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
 
     // Replaced, then removed by a patch; another tenant sees none of it.
     w.c.patch(

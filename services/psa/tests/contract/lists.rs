@@ -162,7 +162,8 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
             &admin
                 .create(
                     "/v1/licenses",
-                    json!({"customer_id": customer_id, "product": format!("Suite {i}"), "seats": 5}),
+                    json!({"customer_id": customer_id, "product": format!("Suite {i}"), "seats": 5,
+                        "license_key": format!("KEY-{i}")}),
                 )
                 .await,
         );
@@ -179,6 +180,12 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
                     "product": "fortios", "cycle": "7.4"}),
             )
             .await;
+    }
+    for _ in 0..2 {
+        admin
+            .get(&format!("/v1/licenses/{license}/key"))
+            .await
+            .assert_status(StatusCode::OK);
     }
     let asset = psa_testkit::id_of(&admin.all("/v1/assets").await[0]);
     admin
