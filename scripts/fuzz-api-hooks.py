@@ -91,6 +91,16 @@ SEMANTIC_CODES = {
     "cycle",
     "unknown_field",
     "duplicate",
+    # Notify: the SSRF guard's verdicts on a URL (a schema-valid URL may
+    # point at a private, unresolvable or insecure destination), a time in
+    # the future for a catch-up, an event-type pattern's form.
+    "insecure_scheme",
+    "address_not_allowed",
+    "unresolvable",
+    "credentials_in_url",
+    "invalid_url",
+    "in_future",
+    "invalid_pattern",
 }
 
 

@@ -134,12 +134,16 @@ impl Wake {
     }
 }
 
-/// What the listening task tells the relay.
+/// What a listening task ([`listener`]) tells the worker it wakes.
 #[derive(Default)]
-struct Signals {
-    notified: Notify,
-    reconnected: Notify,
-    listening: AtomicBool,
+pub struct Signals {
+    /// A notification arrived.
+    pub notified: Notify,
+    /// The listener (re)connected: notifications sent meanwhile are lost,
+    /// so the worker looks.
+    pub reconnected: Notify,
+    /// Whether the listener is connected now.
+    pub listening: AtomicBool,
 }
 
 impl Relay {
@@ -279,12 +283,7 @@ impl Relay {
     /// be woken (or for the poll), and backs off (up to 5 s) while the broker
     /// or the database is away.
     pub async fn run(self) {
-        let signals = Arc::new(Signals::default());
-        let _listener = AbortOnDrop(tokio::spawn(listen(
-            self.pool.clone(),
-            self.channel(),
-            signals.clone(),
-        )));
+        let (signals, _listener) = listener(&self.pool, self.channel());
         let mut backoff = Duration::from_millis(100);
         let mut gauges_at = Instant::now();
         // Whether writers were asked to notify and the relay is busy again:
@@ -371,8 +370,17 @@ impl Relay {
     }
 }
 
-/// Aborts a task when dropped (the relay's listener goes with the relay).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Aborts a task when dropped (a worker's listener goes with the worker).
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+/// Listens on the Postgres channel `channel` (on a connection of its own,
+/// reconnecting while the database is away) until the returned guard is
+/// dropped: a worker waits on the signals for work that committed.
+pub fn listener(pool: &PgPool, channel: String) -> (Arc<Signals>, AbortOnDrop) {
+    let signals = Arc::new(Signals::default());
+    let task = tokio::spawn(listen(pool.clone(), channel, signals.clone()));
+    (signals, AbortOnDrop(task))
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -157,6 +157,40 @@ impl EventsConfig {
     }
 }
 
+/// The notify module's deliveries (webhooks; `[notify]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// The pause before each retry (ms), jittered; their number is the
+    /// number of retries (defaults: 10 s, 60 s, 300 s: 4 attempts).
+    pub retry_delays_ms: Vec<u64>,
+    /// How long one attempt may take (a timeout is a failure).
+    pub timeout_ms: u64,
+    /// The longest `Retry-After` honoured (longer ones are cut to it).
+    pub max_retry_after_secs: u64,
+    /// Attempts in flight per subscription (a slow receiver slows only itself).
+    pub per_endpoint_concurrency: u32,
+    /// Attempts in flight per process.
+    pub max_in_flight: usize,
+    /// How often the dispatcher looks for due work besides being woken.
+    pub poll_ms: u64,
+    /// How long an old secret keeps signing after a rotation.
+    pub rotation_grace_secs: i64,
+    /// A subscription whose every delivery has failed this long is disabled.
+    pub disable_after_failing_hours: i64,
+    pub outbound: psa_outbound::OutboundPolicy,
+}
+
+impl NotifyConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformConfig {
@@ -166,6 +200,7 @@ pub struct PlatformConfig {
     pub auth_server: AuthServerConfig,
     pub gateway: GatewayConfig,
     pub events: EventsConfig,
+    pub notify: NotifyConfig,
     pub telemetry: TelemetryConfig,
 }
 

@@ -112,3 +112,16 @@ pub async fn take(
 pub async fn take_n(bus: &Bus, queue: &str, want: usize, within: Duration) -> Vec<CloudEvent> {
     take(bus, queue, within, |got| got.len() >= want).await
 }
+
+/// A new event of `tenant`, as a module would publish it now.
+pub fn event(tenant: uuid::Uuid, event_type: &str, data: serde_json::Value) -> CloudEvent {
+    CloudEvent::new(
+        uuid::Uuid::now_v7(),
+        "psa/test",
+        event_type,
+        chrono::Utc::now(),
+        "subject",
+        tenant,
+        data,
+    )
+}

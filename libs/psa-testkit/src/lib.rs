@@ -9,6 +9,7 @@ mod client;
 pub mod cursors;
 pub mod fixtures;
 pub mod forged;
+pub mod peers;
 mod proxy;
 
 use std::sync::Arc;

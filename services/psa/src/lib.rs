@@ -22,6 +22,7 @@ pub fn all_modules() -> Vec<Module> {
         psa_tickets::module(),
         psa_billing::module(),
         psa_assets::module(),
+        psa_notify::module(),
     ]
 }
 

@@ -230,3 +230,179 @@ fn a_wrong_config_key_fails_at_start_naming_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("max_conections"), "{err}");
 }
+
+/// `psa serve notify` started in the background, announced and drained.
+fn serve_notify(env: &[(String, String)]) -> Server {
+    let mut child = psa(env)
+        .args(["serve", "notify"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let serving = lines
+        .by_ref()
+        .take(200)
+        .map_while(Result::ok)
+        .any(|l| l.contains("\"serving\""));
+    assert!(serving, "notify announced itself");
+    std::thread::spawn(move || lines.for_each(drop));
+    Server(child)
+}
+
+/// notify killed (SIGKILL) with 100 deliveries pending, then restarted:
+/// every one is delivered, and none twice to a receiver that had answered
+/// (one delivery at a time to the endpoint, so the kill finds at most one
+/// under way: that one, unanswered, is the only one sent again).
+#[tokio::test]
+async fn notify_killed_mid_delivery_delivers_everything_once() {
+    use psa_testkit::peers::{Receiver, eventually};
+    use serde_json::json;
+
+    let db = format!("psa_notify_{}", Uuid::new_v4().simple());
+    let admin = psa_testkit::admin_url();
+    let server_url = admin.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap();
+    let dir = std::env::temp_dir().join(&db);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("psa.toml");
+    std::fs::write(
+        &config,
+        "[notify]\nper_endpoint_concurrency = 1\ntimeout_ms = 1000\npoll_ms = 50\n\
+         retry_delays_ms = [50, 50, 50]\n\n[notify.outbound]\nallow_http = true\n\
+         allow_networks = [\"127.0.0.1/32\"]\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env: Vec<(String, String)> = vec![
+        ("PSA_CONFIG".into(), config.display().to_string()),
+        (
+            "PSA_DATABASE__ADMIN_URL".into(),
+            format!("{server_url}/{db}"),
+        ),
+        (
+            "PSA_DATABASE__URL".into(),
+            format!("postgres://{}/{db}", psa_testkit::postgres_addr()),
+        ),
+        ("PSA_AUTH__DEV__ENABLED".into(), "true".into()),
+        (
+            "PSA_AUTH__DEV__KEY_FILE".into(),
+            dir.join("key.der").display().to_string(),
+        ),
+        ("PSA_HTTP__BIND".into(), format!("127.0.0.1:{port}")),
+        (
+            "PSA_HTTP__PUBLIC_URL".into(),
+            format!("http://127.0.0.1:{port}"),
+        ),
+        (
+            "PSA_AUTH_SERVER__MASTER_KEY_FILE".into(),
+            dir.join("master.key").display().to_string(),
+        ),
+        ("PSA_AUTH_SERVER__CREATE_MASTER_KEY".into(), "true".into()),
+        ("PSA_EVENTS__ENABLED".into(), "false".into()),
+        ("PSA_TELEMETRY__LOG_FORMAT".into(), "json".into()),
+    ];
+    let out = psa(&env).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tenant = Uuid::now_v7();
+    let out = psa(&env)
+        .args([
+            "dev-token",
+            "--tenant",
+            &tenant.to_string(),
+            "--permissions",
+            "webhooks:admin",
+        ])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let r = Receiver::start().await;
+    r.script("/hook", json!([]), json!({"status": 200, "delay_ms": 100}))
+        .await;
+    let mut server = serve_notify(&env);
+    let api = psa_testkit::Client::new(format!("http://127.0.0.1:{port}")).bearer(&token);
+    let hook = api
+        .create(
+            "/v1/webhooks",
+            json!({"url": r.endpoint("/hook"), "event_types": ["*"]}),
+        )
+        .await;
+    // 100 events fanned out as the consumer would.
+    let pool = sqlx::PgPool::connect(&format!("{server_url}/{db}"))
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    psa_db::set_tenant(&mut tx, tenant).await.unwrap();
+    for i in 0..100 {
+        let event = psa_testkit::broker::event(tenant, "ticket.created", json!({"n": i}));
+        psa_notify::repo::deliveries::fan_out(&mut tx, &event)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    r.wait_for("/hook", 30).await;
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    let killed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let _server = serve_notify(&env);
+
+    let got = eventually("every event delivered", || async {
+        let got = r.received("/hook").await;
+        let unique: std::collections::BTreeSet<String> =
+            got.iter().map(|d| d["webhook_id"].to_string()).collect();
+        (unique.len() == 100).then_some(got)
+    })
+    .await;
+    let mut seen = std::collections::BTreeMap::<String, Vec<f64>>::new();
+    for d in &got {
+        seen.entry(d["webhook_id"].to_string())
+            .or_default()
+            .push(d["received_at"].as_f64().unwrap());
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(twice.len() <= 1, "sent again: {twice:?}");
+    for (id, at) in twice {
+        assert_eq!(at.len(), 2, "{id}");
+        // The first was under way (inside its 100 ms answer) when the process died.
+        assert!(
+            at[0] + 0.1 > killed_at - 0.05,
+            "{id}: {at:?}, killed at {killed_at}"
+        );
+    }
+    let hook_id = hook["id"].as_str().unwrap();
+    // The last answer may still be on its way into the log.
+    eventually("each delivered once in the log", || async {
+        let log = api
+            .all(&format!(
+                "/v1/webhooks/{hook_id}/deliveries?status=delivered"
+            ))
+            .await;
+        assert!(log.len() <= 100, "{} delivered", log.len());
+        (log.len() == 100).then_some(())
+    })
+    .await;
+    pool.close().await;
+    drop(_server);
+    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {db} with (force)"
+    )))
+    .execute(&mut admin_conn)
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -134,6 +134,39 @@ async fn every_post_honours_idempotency_key() {
                 .await,
         ));
     }
+    // Notify: a subscription to a public address, and a dead letter of a
+    // second one (disabled while the letter is made, so no attempt races it).
+    let hook = psa_testkit::id_of(
+        &admin
+            .create(
+                "/v1/webhooks",
+                json!({"url": "https://93.184.215.14/hook", "event_types": ["*"], "enabled": false}),
+            )
+            .await,
+    );
+    let dead_letter = {
+        let store = psa_kernel::Store::new(
+            app.db.module_pool(&psa_notify::module()).unwrap(),
+            psa_notify::DB.schema,
+        );
+        let mut tx = psa_kernel::Tx::for_tenant(&store, tenant).await.unwrap();
+        let event = psa_testkit::broker::event(tenant, "ticket.created", json!({}));
+        let id = psa_notify::repo::deliveries::enqueue(&mut tx, hook, &event, false)
+            .await
+            .unwrap()
+            .unwrap();
+        sqlx::query("update notify.deliveries set state = 'dead', finished_at = now()")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("update notify.webhooks set enabled = true")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
+
     let device = |n: u32| {
         json!({"records": [{"source": "ninja", "external_id": format!("dev-{n}"),
             "customer_id": customer_id, "hostname": format!("PC-{n}")}]})
@@ -310,6 +343,33 @@ async fn every_post_honours_idempotency_key() {
                 template.into(),
                 json!({"key": "ups", "name": "UPS"}),
                 Some(json!({"key": "pdu", "name": "PDU"})),
+                &admin,
+            ),
+            "/v1/webhooks" => ex(
+                template.into(),
+                json!({"url": "https://93.184.215.14/a", "event_types": ["ticket.*"]}),
+                Some(json!({"url": "https://93.184.215.14/b", "event_types": ["ticket.*"]})),
+                &admin,
+            ),
+            "/v1/webhooks/{id}/rotate-secret" => ex(
+                format!("/v1/webhooks/{hook}/rotate-secret"),
+                json!({}),
+                None,
+                &admin,
+            ),
+            "/v1/webhooks/{id}/test" => {
+                ex(format!("/v1/webhooks/{hook}/test"), json!({}), None, &admin)
+            }
+            "/v1/webhooks/{id}/recover" => ex(
+                format!("/v1/webhooks/{hook}/recover"),
+                json!({"since": started}),
+                Some(json!({"since": "2026-11-01T00:00:00Z"})),
+                &admin,
+            ),
+            "/v1/dead-letters/{id}/replay" => ex(
+                format!("/v1/dead-letters/{dead_letter}/replay"),
+                json!({}),
+                None,
                 &admin,
             ),
             "/v1/licenses" => ex(

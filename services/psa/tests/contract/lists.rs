@@ -195,6 +195,54 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
         )
         .await;
 
+    // Notify: two subscriptions (disabled: no dispatcher races the rows
+    // made here), two dead letters, two attempts in one's log.
+    let notify = psa_kernel::Store::new(
+        app.db.module_pool(&psa_notify::module()).unwrap(),
+        psa_notify::DB.schema,
+    );
+    let mut webhook = Uuid::nil();
+    for i in 0..2 {
+        webhook = psa_testkit::id_of(
+            &admin
+                .create(
+                    "/v1/webhooks",
+                    json!({"url": format!("https://93.184.215.14/{i}"), "event_types": ["*"],
+                        "enabled": false}),
+                )
+                .await,
+        );
+    }
+    let mut tx = psa_kernel::Tx::for_tenant(&notify, tenant).await.unwrap();
+    for i in 0..2 {
+        let event = psa_testkit::broker::event(tenant, "ticket.created", json!({"i": i}));
+        let delivery = psa_notify::repo::deliveries::enqueue(&mut tx, webhook, &event, false)
+            .await
+            .unwrap()
+            .unwrap();
+        let due = psa_notify::repo::deliveries::due(&mut tx, delivery)
+            .await
+            .unwrap()
+            .unwrap();
+        let attempt = psa_notify::repo::deliveries::AttemptRecord {
+            delivery: &due,
+            outcome: psa_notify::domain::AttemptOutcome::Failed,
+            status_code: Some(500),
+            duration_ms: 12,
+            error: Some("answered 500".into()),
+            response_body: Some(String::new()),
+            at: chrono::Utc::now(),
+        };
+        psa_notify::repo::deliveries::record(
+            &mut tx,
+            &attempt,
+            psa_notify::repo::deliveries::After::Dead,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
     let mut lists = 0;
     for (method, template, _) in operations(&document()) {
         let doc = document();
@@ -210,7 +258,8 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
                 &format!("/v1/customers/{customer_id}"),
             )
             .replace("/v1/tickets/{id}", &format!("/v1/tickets/{ticket}"))
-            .replace("/v1/licenses/{id}", &format!("/v1/licenses/{license}"));
+            .replace("/v1/licenses/{id}", &format!("/v1/licenses/{license}"))
+            .replace("/v1/webhooks/{id}", &format!("/v1/webhooks/{webhook}"));
         assert!(!path.contains('{'), "no parent for {template}");
         let caller = if path.starts_with("/v1/tenants") {
             &operator

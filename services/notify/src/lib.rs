@@ -1,0 +1,114 @@
+//! Notify: webhook subscriptions per tenant, delivered per Standard
+//! Webhooks (signed, retried with growing delays, dead-lettered after the
+//! last attempt and replayable), with an SSRF guard on every URL a tenant
+//! sets. Events reach it from the bus; deliveries are durable rows claimed
+//! with `SKIP LOCKED`, so they survive a restart and run concurrently
+//! across processes with a per-endpoint limit.
+
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod repo;
+pub mod routes;
+pub mod state;
+pub mod workers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use psa_http::health::ReadinessCheck;
+use psa_kernel::Store;
+use psa_outbound::Guard;
+use psa_runtime::{Module, Mounted, Permission};
+use sqlx::migrate::Migrator;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes as r;
+
+pub use state::NotifyState;
+pub use workers::{Dispatcher, FAN_OUT_QUEUE};
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/notify");
+
+pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
+    module: "notify",
+    schema: "notify",
+    role: "psa_notify",
+    migrator: &MIGRATOR,
+    platform: &[
+        psa_db::PlatformPart::Outbox,
+        psa_db::PlatformPart::Inbox,
+        psa_db::PlatformPart::IdempotencyKeys,
+    ],
+};
+
+pub const WEBHOOKS_ADMIN: Permission = Permission::new(
+    "webhooks:admin",
+    "manage webhook subscriptions and their secrets, read their delivery log, replay dead letters",
+);
+
+pub const PERMISSIONS: &[Permission] = &[WEBHOOKS_ADMIN];
+
+/// The path prefixes the gateway routes to the notify module.
+pub const ROUTES: &[&str] = &["/v1/webhooks", "/v1/dead-letters"];
+
+/// The purpose the signing secrets' key is derived for.
+const WEBHOOK_SECRETS: &str = "notify: webhook secrets";
+
+pub fn routes() -> OpenApiRouter<NotifyState> {
+    use routes::{dead_letters as dl, webhooks as w};
+    OpenApiRouter::with_openapi(psa_kernel::docs::openapi())
+        .routes(r!(w::list_webhooks, w::create_webhook))
+        .routes(r!(w::get_webhook, w::patch_webhook, w::delete_webhook))
+        .routes(r!(w::rotate_secret))
+        .routes(r!(w::test_webhook))
+        .routes(r!(w::recover))
+        .routes(r!(w::list_deliveries))
+        .routes(r!(dl::list_dead_letters))
+        .routes(r!(dl::get_dead_letter))
+        .routes(r!(dl::replay_dead_letter))
+}
+
+pub fn openapi() -> OpenApi {
+    routes().split_for_parts().1
+}
+
+pub fn module() -> Module {
+    Module {
+        name: "notify",
+        db: DB,
+        routes: ROUTES,
+        public_routes: &[],
+        permissions: PERMISSIONS,
+        publishes: events::PUBLISHES,
+        consumes: events::CONSUMES,
+        mount: |ctx| {
+            let pool = psa_db::module_pool(&ctx.config.database, &DB)?;
+            let config = Arc::new(ctx.config.notify.clone());
+            let guard = Arc::new(Guard::new(&config.outbound).map_err(anyhow::Error::msg)?);
+            let keys = Arc::new(ctx.config.master_key()?.derive(WEBHOOK_SECRETS));
+            let store = Store::new(pool.clone(), DB.schema);
+            let dispatcher = Arc::new(Dispatcher::new(
+                store.clone(),
+                keys.clone(),
+                guard.clone(),
+                config.clone(),
+            )?);
+            let workers = workers::start(&store, &config, &ctx.config.events, dispatcher);
+            let state = NotifyState {
+                store,
+                verifier: ctx.verifier.clone(),
+                keys,
+                guard,
+                config,
+            };
+            let router: Router = routes().split_for_parts().0.with_state(state);
+            Ok(Mounted {
+                router,
+                checks: vec![ReadinessCheck::postgres("notify.postgres", pool)],
+                workers,
+            })
+        },
+        openapi,
+    }
+}

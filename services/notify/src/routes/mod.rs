@@ -1,0 +1,4 @@
+//! The notify module's HTTP handlers, one file per resource.
+
+pub mod dead_letters;
+pub mod webhooks;
