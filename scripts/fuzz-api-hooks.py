@@ -101,6 +101,10 @@ SEMANTIC_CODES = {
     "invalid_url",
     "in_future",
     "invalid_pattern",
+    # Notification rules: recipients a channel's kind cannot reach, a
+    # template that does not parse.
+    "incompatible",
+    "invalid_template",
 }
 
 

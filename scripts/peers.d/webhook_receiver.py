@@ -175,6 +175,8 @@ class Handler(BaseHTTPRequestHandler):
                 "webhook_id": headers.get("webhook-id"),
                 "webhook_timestamp": headers.get("webhook-timestamp"),
                 "webhook_signature": headers.get("webhook-signature"),
+                "content_type": headers.get("content-type"),
+                "authorization": headers.get("authorization"),
                 "body": body.decode("utf-8", errors="replace"),
                 "verified_with": verified,
                 "error": error,

@@ -178,6 +178,10 @@ pub struct NotifyConfig {
     pub rotation_grace_secs: i64,
     /// A subscription whose every delivery has failed this long is disabled.
     pub disable_after_failing_hours: i64,
+    /// Messages one recipient gets per window before the rest are held and
+    /// folded into one digest.
+    pub recipient_cap: i64,
+    pub recipient_cap_window_secs: i64,
     pub outbound: psa_outbound::OutboundPolicy,
 }
 

@@ -1,6 +1,8 @@
 //! The test peers of `scripts/peers`, run as separate processes: a
 //! receiver of Standard Webhooks that verifies every delivery with PyPI's
-//! `standardwebhooks` and answers as a test scripts it.
+//! `standardwebhooks` and answers as a test scripts it (also the HTTP
+//! stand-in of Teams and Twilio), and an SMTP server (PyPI's `aiosmtpd`)
+//! that requires STARTTLS and AUTH.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -17,8 +19,7 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> Self {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-        let mut child = tokio::process::Command::new(format!("{root}/scripts/peers"))
+        let mut child = tokio::process::Command::new(format!("{}/scripts/peers", root()))
             .arg("webhook-receiver")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -97,6 +98,93 @@ impl Receiver {
         })
         .await
     }
+}
+
+/// An SMTP server in its own process (killed when dropped): STARTTLS and
+/// AUTH (as `user` with `password`) required, its certificate issued by a
+/// CA of its own ([`SmtpServer::ca_pem`]).
+pub struct SmtpServer {
+    pub port: u16,
+    /// The CA certificate (PEM) its certificate chains to.
+    pub ca_pem: String,
+    dir: std::path::PathBuf,
+    _child: tokio::process::Child,
+}
+
+impl SmtpServer {
+    pub async fn start(user: &str, password: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("psa-smtp-{}", uuid::Uuid::new_v4().simple()));
+        let mut child = tokio::process::Command::new(format!("{}/scripts/peers", root()))
+            .arg("smtp-server")
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--user", user, "--password", password])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("scripts/peers runs");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut ca, mut port) = (None, None);
+        while port.is_none() {
+            let line = tokio::time::timeout(Duration::from_secs(300), lines.next_line())
+                .await
+                .expect("the SMTP server starts")
+                .expect("its stdout is read")
+                .expect("the SMTP server prints its CA and port");
+            if let Some(p) = line.strip_prefix("ca ") {
+                ca = Some(std::fs::read_to_string(p.trim()).expect("the CA certificate"));
+            } else if let Some(p) = line.strip_prefix("listening on ") {
+                port = p.trim().parse().ok();
+            }
+        }
+        Self {
+            port: port.expect("a port"),
+            ca_pem: ca.expect("the CA is printed first"),
+            dir,
+            _child: child,
+        }
+    }
+
+    /// The messages accepted so far, in order: `{mail_from, rcpt_tos,
+    /// auth_user, tls, data}`.
+    pub fn messages(&self) -> Vec<Value> {
+        let mut found: Vec<(u64, Value)> = std::fs::read_dir(self.dir.join("messages"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let n = name.strip_suffix(".json")?.parse().ok()?;
+                        let text = std::fs::read_to_string(e.path()).ok()?;
+                        Some((n, serde_json::from_str(&text).ok()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort_by_key(|(n, _)| *n);
+        found.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Waits until `n` messages were accepted (or fails after a minute).
+    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
+        eventually(&format!("{n} e-mails"), || async {
+            let got = self.messages();
+            (got.len() >= n).then_some(got)
+        })
+        .await
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn root() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
 }
 
 /// Polls `check` until it returns Some (every 25 ms, at most 60 s).

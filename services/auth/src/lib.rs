@@ -2,12 +2,14 @@
 //! audit trail, and the platform's own OIDC issuer (discovery, JWKS, token
 //! endpoint, sign-in page).
 //!
-//! Auth publishes no events (what happens here is recorded on its audit
-//! trail, `/v1/audit-events`), so it has no `events.rs` and no outbox.
+//! Auth publishes its users' changes (`user.created`, `user.updated`) for
+//! the modules that address people; everything else that happens here is
+//! recorded on its audit trail (`/v1/audit-events`).
 
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod perms;
 pub mod repo;
 pub mod routes;
@@ -38,7 +40,10 @@ pub const DB: psa_db::ModuleDb = psa_db::ModuleDb {
     schema: "auth",
     role: "psa_auth",
     migrator: &MIGRATOR,
-    platform: &[psa_db::PlatformPart::IdempotencyKeys],
+    platform: &[
+        psa_db::PlatformPart::Outbox,
+        psa_db::PlatformPart::IdempotencyKeys,
+    ],
 };
 
 pub const USERS_READ: Permission = Permission::new("users:read", "read users");
@@ -165,14 +170,14 @@ pub fn module() -> Module {
         routes: ROUTES,
         public_routes: PUBLIC_ROUTES,
         permissions: PERMISSIONS,
-        publishes: &[],
+        publishes: events::PUBLISHES,
         consumes: &[],
         mount: |ctx| {
             let state = build_state(ctx)?;
             let pool = state.store.pool.clone();
             Ok(Mounted {
                 checks: vec![ReadinessCheck::postgres("auth.postgres", pool.clone())],
-                workers: workers::start(&pool),
+                workers: workers::start(&pool, &ctx.config.events),
                 router: router(state),
             })
         },

@@ -282,7 +282,7 @@ pub struct AssetFilters {
         default,
         deserialize_with = "psa_http::formats::query_line::<_, 64>"
     )]
-    #[param(rename = "type", max_length = 64)]
+    #[param(rename = "type", schema_with = psa_http::formats::line::<64>)]
     pub asset_type: Option<String>,
     pub status: Option<AssetStatus>,
     /// Only assets whose end of life is before this date.
@@ -291,7 +291,7 @@ pub struct AssetFilters {
     pub warranty_before: Option<NaiveDate>,
     /// Only the asset(s) with this serial number.
     #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 100>")]
-    #[param(max_length = 100)]
+    #[param(schema_with = psa_http::formats::line::<100>)]
     pub serial: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]

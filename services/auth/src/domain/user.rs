@@ -18,7 +18,7 @@ pub enum UserStatus {
     Suspended,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct User {
     pub id: Uuid,
     pub email: String,

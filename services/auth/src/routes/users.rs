@@ -65,6 +65,7 @@ pub async fn create(
         let id = Uuid::now_v7();
         let hash = user.password.as_deref().map(hash_secret);
         let created = repo::users::insert(tx, id, &user, hash).await?;
+        tx.emit(&crate::events::USER_CREATED, id, &created).await?;
         let detail = json!({"roles": created.roles});
         repo::audit::record(tx, &Entry::by(&caller, &ip, "user.created", id, detail)).await?;
         let location = format!("/v1/users/{id}");
@@ -139,6 +140,7 @@ pub async fn patch(
         check_roles(&mut tx, &state, &caller, &input.roles).await?;
     }
     let updated = repo::users::update(&mut tx, id, &input).await?;
+    tx.emit(&crate::events::USER_UPDATED, id, &updated).await?;
     if updated.roles != current.roles {
         let detail = json!({"from": current.roles, "to": updated.roles});
         let entry = Entry::by(&caller, &ip, "user.roles_changed", id, detail);

@@ -42,9 +42,9 @@ pub struct Webhook {
 pub struct WebhookInput {
     /// https (http only where the deployment allows it); the host must
     /// resolve to public addresses only.
-    #[schema(max_length = 2048)]
+    #[schema(schema_with = formats::line::<2048>)]
     pub url: String,
-    #[schema(min_items = 1, max_items = 100)]
+    #[schema(schema_with = event_types_schema)]
     pub event_types: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -74,24 +74,7 @@ impl WebhookInput {
         let mut e = FieldErrors::default();
         e.text("url", &self.url, URL_MAX);
         e.opt_text("description", self.description.as_deref(), 500);
-        if self.event_types.is_empty() {
-            e.add_code("event_types", "empty", "name at least one event type or *");
-        } else if self.event_types.len() > PATTERNS_MAX {
-            e.add_code(
-                "event_types",
-                "too_many",
-                format!("at most {PATTERNS_MAX} patterns"),
-            );
-        }
-        for (i, p) in self.event_types.iter().enumerate() {
-            if !valid_pattern(p) {
-                e.add_code(
-                    &format!("event_types[{i}]"),
-                    "invalid_pattern",
-                    "an event type (ticket.created), a prefix pattern (ticket.*) or *",
-                );
-            }
-        }
+        patterns(&mut e, "event_types", &self.event_types, 1);
         e.finish()
     }
 }
@@ -126,6 +109,56 @@ pub struct RotatedSecret {
     pub previous_secret_expires_at: DateTime<Utc>,
 }
 
+/// Checks a list of at least `min` and at most [`PATTERNS_MAX`] event-type
+/// patterns, naming each bad one.
+pub fn patterns(e: &mut FieldErrors, field: &str, list: &[String], min: usize) {
+    if list.len() < min {
+        e.add_code(field, "empty", "name at least one event type or *");
+    } else if list.len() > PATTERNS_MAX {
+        e.add_code(
+            field,
+            "too_many",
+            format!("at most {PATTERNS_MAX} patterns"),
+        );
+    }
+    for (i, p) in list.iter().enumerate() {
+        if !valid_pattern(p) {
+            e.add_code(
+                &format!("{field}[{i}]"),
+                "invalid_pattern",
+                "an event type (ticket.created), a prefix pattern (ticket.*) or *",
+            );
+        }
+    }
+}
+
+/// What [`valid_pattern`] accepts, as the API documents it.
+pub const PATTERN: &str = r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$";
+
+fn patterns_schema(min_items: usize) -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(PATTERN))
+                .min_length(Some(1))
+                .max_length(Some(100)),
+        )
+        .min_items(Some(min_items))
+        .max_items(Some(PATTERNS_MAX))
+}
+
+/// A list of 1 to 100 event-type patterns.
+pub fn event_types_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    patterns_schema(1)
+}
+
+/// A list of up to 100 event-type patterns.
+pub fn muted_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    patterns_schema(0)
+}
+
 /// An event-type pattern: `*`, `a.b`, `a.*`, in lower case, digits and `_`.
 pub fn valid_pattern(p: &str) -> bool {
     if p == "*" {
@@ -157,6 +190,26 @@ pub fn matches(patterns: &[String], event_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_pattern_is_the_check() {
+        let re = regex::Regex::new(PATTERN).unwrap();
+        for p in [
+            "*",
+            "ticket.created",
+            "ticket.*",
+            "a1.b2.*",
+            "",
+            "Ticket",
+            "ticket.",
+            ".x",
+            "*.x",
+            "a.*.b",
+            "#",
+        ] {
+            assert_eq!(re.is_match(p), valid_pattern(p), "{p:?}");
+        }
+    }
 
     #[test]
     fn patterns() {

@@ -84,7 +84,7 @@ pub async fn create_webhook(
             .guard
             .check(&new.webhook.url)
             .await
-            .map_err(NotifyError::Url)?;
+            .map_err(|r| NotifyError::Url("url", r))?;
         let (key, secret) = new_secret();
         let id = Uuid::now_v7();
         let row =
@@ -135,7 +135,11 @@ pub async fn patch_webhook(
 ) -> Result<Response, NotifyError> {
     caller.require(WEBHOOKS_ADMIN.name)?;
     if let Some(url) = patch.get("url").and_then(|u| u.as_str()) {
-        state.guard.check(url).await.map_err(NotifyError::Url)?;
+        state
+            .guard
+            .check(url)
+            .await
+            .map_err(|r| NotifyError::Url("url", r))?;
     }
     resource::patch::<Webhook>(&state.store, &caller, &headers, id, patch).await
 }

@@ -9,11 +9,12 @@ use psa_testkit::{Client, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod channels;
 mod delivery;
 mod retries;
 mod subscriptions;
 
-const PERMS: &[&str] = &["webhooks:admin"];
+const PERMS: &[&str] = &["webhooks:admin", "notifications:admin"];
 
 /// Fast retries, loopback admitted: what the tests run with.
 fn fast(cfg: &mut psa_runtime::config::PlatformConfig) {
@@ -68,13 +69,14 @@ impl World {
             .await
     }
 
-    /// An event of `tenant` as the bus brings it, fanned out as the consumer does.
+    /// An event of `tenant` as the bus brings it, handled as the consumer does.
     async fn event_in(&self, tenant: Uuid, event_type: &str, data: Value) -> Uuid {
         let event = psa_testkit::broker::event(tenant, event_type, data);
+        let cap = psa_notify::workers::cap(&self.app.config.notify);
         let mut tx = psa_kernel::Tx::for_tenant(&self.store(), tenant)
             .await
             .unwrap();
-        psa_notify::repo::deliveries::fan_out(&mut tx, &event)
+        psa_notify::workers::handle(&mut tx, &event, cap)
             .await
             .unwrap();
         tx.commit().await.unwrap();

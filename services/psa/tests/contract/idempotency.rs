@@ -167,6 +167,16 @@ async fn every_post_honours_idempotency_key() {
         id
     };
 
+    let channel = psa_testkit::id_of(
+        &admin
+            .create(
+                "/v1/notification-channels",
+                json!({"name": "Dispatch", "kind": "teams",
+                    "teams": {"webhook_url": "https://93.184.215.14/teams"}}),
+            )
+            .await,
+    );
+
     let device = |n: u32| {
         json!({"records": [{"source": "ninja", "external_id": format!("dev-{n}"),
             "customer_id": customer_id, "hostname": format!("PC-{n}")}]})
@@ -349,6 +359,20 @@ async fn every_post_honours_idempotency_key() {
                 template.into(),
                 json!({"url": "https://93.184.215.14/a", "event_types": ["ticket.*"]}),
                 Some(json!({"url": "https://93.184.215.14/b", "event_types": ["ticket.*"]})),
+                &admin,
+            ),
+            "/v1/notification-channels" => ex(
+                template.into(),
+                json!({"name": "Ops", "kind": "teams", "teams": {"webhook_url": "https://93.184.215.14/a"}}),
+                Some(
+                    json!({"name": "Ops", "kind": "teams", "teams": {"webhook_url": "https://93.184.215.14/b"}}),
+                ),
+                &admin,
+            ),
+            "/v1/notification-rules" => ex(
+                template.into(),
+                json!({"name": "SLA", "event_types": ["ticket.sla_breached"], "channel_id": channel}),
+                Some(json!({"name": "All", "event_types": ["*"], "channel_id": channel})),
                 &admin,
             ),
             "/v1/webhooks/{id}/rotate-secret" => ex(

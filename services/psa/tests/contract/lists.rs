@@ -242,6 +242,34 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
         .unwrap();
     }
     tx.commit().await.unwrap();
+    // Two channels, two rules, two messages in one channel's log.
+    let mut channel = Uuid::nil();
+    for i in 0..2 {
+        channel = psa_testkit::id_of(
+            &admin
+                .create(
+                    "/v1/notification-channels",
+                    json!({"name": format!("Mail {i}"), "kind": "email",
+                        "email": {"host": "93.184.215.14", "from": "psa@acme.example"}}),
+                )
+                .await,
+        );
+        admin
+            .create(
+                "/v1/notification-rules",
+                json!({"name": format!("Rule {i}"), "event_types": ["ticket.*"], "channel_id": channel,
+                    "recipients": [{"type": "address", "address": "a@acme.example"},
+                        {"type": "address", "address": "b@acme.example"}]}),
+            )
+            .await;
+    }
+    let mut tx = psa_kernel::Tx::for_tenant(&notify, tenant).await.unwrap();
+    let event = psa_testkit::broker::event(tenant, "ticket.created", json!({"title": "x"}));
+    let cap = psa_notify::workers::cap(&app.config.notify);
+    psa_notify::workers::handle(&mut tx, &event, cap)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
 
     let mut lists = 0;
     for (method, template, _) in operations(&document()) {
@@ -259,7 +287,11 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
             )
             .replace("/v1/tickets/{id}", &format!("/v1/tickets/{ticket}"))
             .replace("/v1/licenses/{id}", &format!("/v1/licenses/{license}"))
-            .replace("/v1/webhooks/{id}", &format!("/v1/webhooks/{webhook}"));
+            .replace("/v1/webhooks/{id}", &format!("/v1/webhooks/{webhook}"))
+            .replace(
+                "/v1/notification-channels/{id}",
+                &format!("/v1/notification-channels/{channel}"),
+            );
         assert!(!path.contains('{'), "no parent for {template}");
         let caller = if path.starts_with("/v1/tenants") {
             &operator
