@@ -2,6 +2,7 @@
 //! in which words (the tenant's own templates, or the built-in ones).
 
 use chrono::{DateTime, Utc};
+use psa_events::CloudEvent;
 use psa_http::validate::FieldErrors;
 use psa_http::{FieldError, formats};
 use serde::{Deserialize, Serialize};
@@ -174,4 +175,26 @@ impl RuleInput {
         }
         e.finish()
     }
+}
+
+/// The ticket an event is about, as far as recipients need it.
+#[derive(Debug, Default, Deserialize)]
+pub struct TicketRef {
+    pub assignee_id: Option<String>,
+    pub contact_id: Option<Uuid>,
+}
+
+/// A ticket's event carries the ticket as its data or under `ticket`.
+pub fn ticket_of(event: &CloudEvent) -> Option<TicketRef> {
+    if !event.event_type.starts_with("ticket.") {
+        return None;
+    }
+    let data = event.data.get("ticket").unwrap_or(&event.data);
+    serde_json::from_value(data.clone()).ok()
+}
+
+/// Whether the event is a comment the customer sees.
+pub fn public_comment(event: &CloudEvent) -> bool {
+    event.event_type == "ticket.comment_added"
+        && event.data["comment"]["visibility"] == serde_json::json!("public")
 }

@@ -2,8 +2,6 @@
 //! events (one message per recipient), the channel dispatcher's queue, the
 //! recipients' caps and digests, and the channels' logs.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use psa_events::CloudEvent;
 use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue};
@@ -30,85 +28,6 @@ pub const TEAMS: &str = "teams";
 pub struct Cap {
     pub messages: i64,
     pub window: chrono::Duration,
-}
-
-/// The ticket an event is about, as far as recipients need it.
-#[derive(Debug, Default, Deserialize)]
-struct TicketRef {
-    assignee_id: Option<String>,
-    contact_id: Option<Uuid>,
-}
-
-/// A ticket's event carries the ticket as its data or under `ticket`.
-fn ticket_of(event: &CloudEvent) -> Option<TicketRef> {
-    if !event.event_type.starts_with("ticket.") {
-        return None;
-    }
-    let data = event.data.get("ticket").unwrap_or(&event.data);
-    serde_json::from_value(data.clone()).ok()
-}
-
-/// Whether the event is a comment the customer sees.
-fn public_comment(event: &CloudEvent) -> bool {
-    event.event_type == "ticket.comment_added"
-        && event.data["comment"]["visibility"] == json!("public")
-}
-
-/// Who `rule`'s recipients are for `event`: (address or number, user).
-async fn recipients(
-    conn: &mut PgConnection,
-    rule: &Rule,
-    kind: ChannelKind,
-    event: &CloudEvent,
-) -> Result<BTreeMap<String, Option<Uuid>>, sqlx::Error> {
-    let mut to = BTreeMap::new();
-    if kind == ChannelKind::Teams {
-        to.insert(TEAMS.to_owned(), None);
-        return Ok(to);
-    }
-    let email = kind == ChannelKind::Email;
-    for r in rule.recipients.iter() {
-        match r {
-            Recipient::Address { address } if email => {
-                to.insert(address.trim().to_owned(), None);
-            }
-            Recipient::Phone { number } if !email => {
-                to.insert(number.clone(), None);
-            }
-            // Users have no phone numbers: users reach e-mail channels only.
-            Recipient::User { user_id } if email => {
-                if let Some(a) = projection::user_email(conn, *user_id).await? {
-                    to.insert(a, Some(*user_id));
-                }
-            }
-            Recipient::Role { role } if email => {
-                for (id, a) in projection::users_with_role(conn, role).await? {
-                    to.insert(a, Some(id));
-                }
-            }
-            Recipient::TicketAssignee if email => {
-                let assignee = ticket_of(event)
-                    .and_then(|t| t.assignee_id)
-                    .and_then(|a| Uuid::parse_str(&a).ok());
-                if let Some(id) = assignee
-                    && let Some(a) = projection::user_email(conn, id).await?
-                {
-                    to.insert(a, Some(id));
-                }
-            }
-            Recipient::CustomerContact if public_comment(event) => {
-                let contact = ticket_of(event).and_then(|t| t.contact_id);
-                if let Some(id) = contact
-                    && let Some((address, phone)) = projection::contact(conn, id).await?
-                    && let Some(a) = if email { address } else { phone }
-                {
-                    to.insert(a, None);
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(to)
 }
 
 /// One message per recipient of every enabled rule matching `event` (of
@@ -138,7 +57,7 @@ pub async fn fan_out(
         matching.push((rule, kind, None));
     }
     for (rule, kind, rule_id) in matching {
-        let to = recipients(conn, &rule, kind, event).await?;
+        let to = projection::recipients(conn, &rule, kind, event).await?;
         if to.is_empty() {
             continue;
         }

@@ -2,8 +2,15 @@
 //! events: whom a rule's recipients name. Older versions than the ones
 //! kept are ignored.
 
+use std::collections::BTreeMap;
+
+use psa_events::CloudEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
+
+use crate::domain::rule::{public_comment, ticket_of};
+use crate::domain::{ChannelKind, Recipient, Rule};
+use crate::repo::messages::TEAMS;
 
 pub async fn upsert_user(
     conn: &mut PgConnection,
@@ -98,4 +105,61 @@ pub async fn muted(conn: &mut PgConnection, user: Uuid) -> Result<Vec<String>, s
     .fetch_optional(conn)
     .await?
     .unwrap_or_default())
+}
+
+/// Who `rule`'s recipients are for `event`: (address or number, user).
+pub async fn recipients(
+    conn: &mut PgConnection,
+    rule: &Rule,
+    kind: ChannelKind,
+    event: &CloudEvent,
+) -> Result<BTreeMap<String, Option<Uuid>>, sqlx::Error> {
+    let mut to = BTreeMap::new();
+    if kind == ChannelKind::Teams {
+        to.insert(TEAMS.to_owned(), None);
+        return Ok(to);
+    }
+    let email = kind == ChannelKind::Email;
+    for r in rule.recipients.iter() {
+        match r {
+            Recipient::Address { address } if email => {
+                to.insert(address.trim().to_owned(), None);
+            }
+            Recipient::Phone { number } if !email => {
+                to.insert(number.clone(), None);
+            }
+            // Users have no phone numbers: users reach e-mail channels only.
+            Recipient::User { user_id } if email => {
+                if let Some(a) = user_email(conn, *user_id).await? {
+                    to.insert(a, Some(*user_id));
+                }
+            }
+            Recipient::Role { role } if email => {
+                for (id, a) in users_with_role(conn, role).await? {
+                    to.insert(a, Some(id));
+                }
+            }
+            Recipient::TicketAssignee if email => {
+                let assignee = ticket_of(event)
+                    .and_then(|t| t.assignee_id)
+                    .and_then(|a| Uuid::parse_str(&a).ok());
+                if let Some(id) = assignee
+                    && let Some(a) = user_email(conn, id).await?
+                {
+                    to.insert(a, Some(id));
+                }
+            }
+            Recipient::CustomerContact if public_comment(event) => {
+                let contact_id = ticket_of(event).and_then(|t| t.contact_id);
+                if let Some(id) = contact_id
+                    && let Some((address, phone)) = contact(conn, id).await?
+                    && let Some(a) = if email { address } else { phone }
+                {
+                    to.insert(a, None);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(to)
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 mod channels;
 mod delivery;
+mod recipients;
 mod retries;
 mod subscriptions;
 
