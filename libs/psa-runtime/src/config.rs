@@ -186,6 +186,32 @@ pub struct NotifyConfig {
 }
 
 impl NotifyConfig {
+    /// The settings no deployment can run with, named by key.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("timeout_ms", self.timeout_ms as i64),
+            (
+                "per_endpoint_concurrency",
+                i64::from(self.per_endpoint_concurrency),
+            ),
+            ("max_in_flight", self.max_in_flight as i64),
+            ("poll_ms", self.poll_ms as i64),
+            (
+                "disable_after_failing_hours",
+                self.disable_after_failing_hours,
+            ),
+            ("recipient_cap", self.recipient_cap),
+            ("recipient_cap_window_secs", self.recipient_cap_window_secs),
+        ];
+        match positive.iter().find(|(_, v)| *v < 1) {
+            Some((key, _)) => Err(format!("notify.{key} must be at least 1")),
+            None if self.rotation_grace_secs < 0 => {
+                Err("notify.rotation_grace_secs must not be negative".into())
+            }
+            None => Ok(()),
+        }
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
@@ -244,6 +270,25 @@ mod tests {
         assert!(
             !cfg.auth.dev.enabled,
             "the dev key must be off unless configured"
+        );
+        assert_eq!(cfg.notify.check(), Ok(()));
+    }
+
+    #[test]
+    fn notify_settings_nothing_could_run_with_are_named() {
+        let mut cfg: PlatformConfig = psa_config::load(DEFAULTS, None).unwrap();
+        cfg.notify.per_endpoint_concurrency = 0;
+        assert_eq!(
+            cfg.notify.check(),
+            Err("notify.per_endpoint_concurrency must be at least 1".into())
+        );
+        cfg.notify.per_endpoint_concurrency = 4;
+        cfg.notify.rotation_grace_secs = -1;
+        assert!(
+            cfg.notify
+                .check()
+                .unwrap_err()
+                .contains("rotation_grace_secs")
         );
     }
 }

@@ -110,6 +110,7 @@ pub fn module() -> Module {
         mount: |ctx| {
             let pool = psa_db::module_pool(&ctx.config.database, &DB)?;
             let config = Arc::new(ctx.config.notify.clone());
+            config.check().map_err(anyhow::Error::msg)?;
             let guard = Arc::new(Guard::new(&config.outbound).map_err(anyhow::Error::msg)?);
             let keys = Arc::new(ctx.config.master_key()?.derive(WEBHOOK_SECRETS));
             let store = Store::new(pool.clone(), DB.schema);
