@@ -21,9 +21,20 @@ fn psa(env: &[(String, String)]) -> Command {
     cmd
 }
 
-#[tokio::test]
-async fn migrate_seed_serve_and_use_the_printed_token() {
-    let db = format!("psa_cli_{}", Uuid::new_v4().simple());
+/// A fresh database's name, its admin URL's server part, a directory for
+/// keys and files, a free port, and the environment that points `psa` at
+/// them (development key on, JSON logs).
+struct Setup {
+    db: String,
+    admin: String,
+    server_url: String,
+    dir: std::path::PathBuf,
+    port: u16,
+    env: Vec<(String, String)>,
+}
+
+fn setup(prefix: &str) -> Setup {
+    let db = format!("{prefix}_{}", Uuid::new_v4().simple());
     let admin = psa_testkit::admin_url();
     let server_url = admin.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap();
     let dir = std::env::temp_dir().join(&db);
@@ -58,6 +69,26 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
         ("PSA_AUTH_SERVER__CREATE_MASTER_KEY".into(), "true".into()),
         ("PSA_TELEMETRY__LOG_FORMAT".into(), "json".into()),
     ];
+    Setup {
+        db,
+        admin,
+        server_url,
+        dir,
+        port,
+        env,
+    }
+}
+
+#[tokio::test]
+async fn migrate_seed_serve_and_use_the_printed_token() {
+    let Setup {
+        db,
+        admin,
+        server_url,
+        dir,
+        port,
+        env,
+    } = setup("psa_cli");
 
     let out = psa(&env).arg("migrate").output().unwrap();
     assert!(
@@ -260,10 +291,14 @@ async fn notify_killed_mid_delivery_delivers_everything_once() {
     use psa_testkit::peers::{Receiver, eventually};
     use serde_json::json;
 
-    let db = format!("psa_notify_{}", Uuid::new_v4().simple());
-    let admin = psa_testkit::admin_url();
-    let server_url = admin.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap();
-    let dir = std::env::temp_dir().join(&db);
+    let Setup {
+        db,
+        admin,
+        server_url,
+        dir,
+        port,
+        mut env,
+    } = setup("psa_notify");
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("psa.toml");
     std::fs::write(
@@ -273,39 +308,8 @@ async fn notify_killed_mid_delivery_delivers_everything_once() {
          allow_networks = [\"127.0.0.1/32\"]\n",
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env: Vec<(String, String)> = vec![
-        ("PSA_CONFIG".into(), config.display().to_string()),
-        (
-            "PSA_DATABASE__ADMIN_URL".into(),
-            format!("{server_url}/{db}"),
-        ),
-        (
-            "PSA_DATABASE__URL".into(),
-            format!("postgres://{}/{db}", psa_testkit::postgres_addr()),
-        ),
-        ("PSA_AUTH__DEV__ENABLED".into(), "true".into()),
-        (
-            "PSA_AUTH__DEV__KEY_FILE".into(),
-            dir.join("key.der").display().to_string(),
-        ),
-        ("PSA_HTTP__BIND".into(), format!("127.0.0.1:{port}")),
-        (
-            "PSA_HTTP__PUBLIC_URL".into(),
-            format!("http://127.0.0.1:{port}"),
-        ),
-        (
-            "PSA_AUTH_SERVER__MASTER_KEY_FILE".into(),
-            dir.join("master.key").display().to_string(),
-        ),
-        ("PSA_AUTH_SERVER__CREATE_MASTER_KEY".into(), "true".into()),
-        ("PSA_EVENTS__ENABLED".into(), "false".into()),
-        ("PSA_TELEMETRY__LOG_FORMAT".into(), "json".into()),
-    ];
+    env.push(("PSA_CONFIG".into(), config.display().to_string()));
+    env.push(("PSA_EVENTS__ENABLED".into(), "false".into()));
     let out = psa(&env).arg("migrate").output().unwrap();
     assert!(
         out.status.success(),
