@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod catalog;
 pub mod envelope;
+pub mod listen;
 pub mod outbox;
 
 pub use bus::{Bus, BusConfig, MaxAge, PublishOutcome};

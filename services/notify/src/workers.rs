@@ -100,7 +100,7 @@ pub trait Queue: Send + Sync + 'static {
 /// (work due now, a finished attempt) or for the next due time (`poll` at
 /// the longest).
 pub async fn run<Q: Queue>(queue: Arc<Q>, slots: Arc<Semaphore>, poll: Duration) {
-    let (signals, _listener) = psa_events::outbox::listener(queue.pool(), Q::CHANNEL.into());
+    let (signals, _listener) = psa_events::listen::listener(queue.pool(), Q::CHANNEL.into());
     let finished = Arc::new(Notify::new());
     let mut backoff = Duration::from_millis(100);
     loop {

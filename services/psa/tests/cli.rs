@@ -33,6 +33,20 @@ struct Setup {
     env: Vec<(String, String)>,
 }
 
+/// Drops the test's database and removes its directory.
+async fn drop_all(admin: &str, db: &str, dir: &std::path::Path) {
+    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {db} with (force)"
+    )))
+    .execute(&mut admin_conn)
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 fn setup(prefix: &str) -> Setup {
     let db = format!("{prefix}_{}", Uuid::new_v4().simple());
     let admin = psa_testkit::admin_url();
@@ -238,16 +252,7 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
     );
 
     drop(server);
-    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database {db} with (force)"
-    )))
-    .execute(&mut admin_conn)
-    .await
-    .unwrap();
-    let _ = std::fs::remove_dir_all(dir);
+    drop_all(&admin, &db, &dir).await;
 }
 
 #[test]
@@ -399,14 +404,5 @@ async fn notify_killed_mid_delivery_delivers_everything_once() {
     .await;
     pool.close().await;
     drop(_server);
-    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database {db} with (force)"
-    )))
-    .execute(&mut admin_conn)
-    .await
-    .unwrap();
-    let _ = std::fs::remove_dir_all(dir);
+    drop_all(&admin, &db, &dir).await;
 }

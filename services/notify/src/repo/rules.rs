@@ -1,5 +1,7 @@
 //! `notify.rules`.
 
+use std::collections::HashMap;
+
 use psa_events::catalog::EventType;
 use psa_http::{FieldError, Problem};
 use psa_kernel::{Deletable, Resource, SortField, SortValue, Tx};
@@ -110,13 +112,18 @@ pub async fn enabled(conn: &mut PgConnection) -> Result<Vec<(Rule, ChannelKind)>
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(rules.len());
-    for rule in rules {
-        if let Some(kind) = channels::kind_of(conn, rule.channel_id).await? {
-            out.push((rule, kind));
-        }
-    }
-    Ok(out)
+    let kinds: HashMap<Uuid, ChannelKind> = sqlx::query!(
+        r#"select id, kind as "kind: ChannelKind" from notify.channels where enabled"#
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|c| (c.id, c.kind))
+    .collect();
+    Ok(rules
+        .into_iter()
+        .filter_map(|rule| kinds.get(&rule.channel_id).map(|kind| (rule, *kind)))
+        .collect())
 }
 
 /// What the rule list filters by.

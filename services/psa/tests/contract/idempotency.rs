@@ -144,28 +144,7 @@ async fn every_post_honours_idempotency_key() {
             )
             .await,
     );
-    let dead_letter = {
-        let store = psa_kernel::Store::new(
-            app.db.module_pool(&psa_notify::module()).unwrap(),
-            psa_notify::DB.schema,
-        );
-        let mut tx = psa_kernel::Tx::for_tenant(&store, tenant).await.unwrap();
-        let event = psa_testkit::broker::event(tenant, "ticket.created", json!({}));
-        let id = psa_notify::repo::deliveries::enqueue(&mut tx, hook, &event, false)
-            .await
-            .unwrap()
-            .unwrap();
-        sqlx::query("update notify.deliveries set state = 'dead', finished_at = now()")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        sqlx::query("update notify.webhooks set enabled = true")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        id
-    };
+    let dead_letter = to_notify_dead_letter(&app, tenant, hook).await;
 
     let channel = psa_testkit::id_of(
         &admin

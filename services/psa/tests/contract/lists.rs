@@ -197,10 +197,7 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
 
     // Notify: two subscriptions (disabled: no dispatcher races the rows
     // made here), two dead letters, two attempts in one's log.
-    let notify = psa_kernel::Store::new(
-        app.db.module_pool(&psa_notify::module()).unwrap(),
-        psa_notify::DB.schema,
-    );
+    let notify = notify_store(&app);
     let mut webhook = Uuid::nil();
     for i in 0..2 {
         webhook = psa_testkit::id_of(

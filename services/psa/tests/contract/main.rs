@@ -78,6 +78,37 @@ async fn to_assets(app: &TestApp, tenant: Uuid, event_type: &str, data: &Value) 
     tx.commit().await.unwrap();
 }
 
+/// The notify module's store in the test's database.
+fn notify_store(app: &TestApp) -> psa_kernel::Store {
+    psa_kernel::Store::new(
+        app.db.module_pool(&psa_notify::module()).unwrap(),
+        psa_notify::DB.schema,
+    )
+}
+
+/// A dead letter of the (disabled) subscription `hook`, made directly, so
+/// that no attempt races it; the subscription is enabled afterwards.
+async fn to_notify_dead_letter(app: &TestApp, tenant: Uuid, hook: Uuid) -> Uuid {
+    let mut tx = psa_kernel::Tx::for_tenant(&notify_store(app), tenant)
+        .await
+        .unwrap();
+    let event = psa_testkit::broker::event(tenant, "ticket.created", json!({}));
+    let id = psa_notify::repo::deliveries::enqueue(&mut tx, hook, &event, false)
+        .await
+        .unwrap()
+        .unwrap();
+    sqlx::query("update notify.deliveries set state = 'dead', finished_at = now()")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("update notify.webhooks set enabled = true")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
 /// A path template with every `{param}` replaced by a fresh id.
 fn concrete(template: &str) -> String {
     template
