@@ -9,6 +9,9 @@ the configuration scripts/fuzz-api writes, with its reason.
    design, and no schema can tell them apart from the accepted ones:
    - a `cursor` the list did not issue: it is opaque (API.md, Collections),
      so a well-formed one is still 400 `invalid_cursor`;
+   - a `per` whose filter the request does not give, or given with a
+     `cursor` (API.md, Collections, batch reads): 400 `invalid_per`, a rule
+     between parameters that no one parameter's schema states;
    - a 422 whose every field error is a rule no one field's schema states:
      the referenced record does not exist in the tenant (`not_found`,
      `unknown_customer`), fields that contradict each other
@@ -136,6 +139,8 @@ def _by_design(case, response):
         return None
     if response.status_code == 400 and problem.get("code") == "invalid_cursor":
         return "400 invalid_cursor" if "cursor" in (case.query or {}) else None
+    if response.status_code == 400 and problem.get("code") == "invalid_per":
+        return "400 invalid_per" if "per" in (case.query or {}) else None
     if response.status_code == 422:
         codes = {e.get("code") for e in problem.get("errors") or []}
         if codes and codes <= SEMANTIC_CODES:

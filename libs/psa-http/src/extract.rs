@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::id_list;
 use crate::problem::{FieldError, Problem};
 
 /// A JSON request body, parsed strictly.
@@ -156,10 +157,16 @@ where
             .map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner().to_string();
-                if path == "." {
+                let problem = if path == "." {
                     Problem::bad_request(format!("invalid query: {inner}"))
                 } else {
                     Problem::bad_request(format!("invalid query parameter `{path}`: {inner}"))
+                };
+                // A `*_id` filter that is no list of ids, coded as `ids=` is.
+                if inner.ends_with(id_list::MUST_BE) {
+                    problem.with_code(id_list::INVALID_IDS)
+                } else {
+                    problem
                 }
             })
     }

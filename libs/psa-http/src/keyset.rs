@@ -18,9 +18,11 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use sqlx::{Execute, FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+pub use crate::id_list::IDS_MAX;
+use crate::id_list::{IdList, parse_ids};
 use crate::pagination::Page;
 use crate::problem::Problem;
 
@@ -154,26 +156,6 @@ fn decode_cursor(raw: &str) -> Result<(String, String, Uuid), Problem> {
     Ok((sort, value, id))
 }
 
-/// `ids=a,b,…`: 1 to [`IDS_MAX`] UUIDs (400 `invalid_ids` otherwise).
-fn parse_ids(raw: &str) -> Result<Vec<Uuid>, Problem> {
-    let invalid = || {
-        Problem::bad_request(format!("ids must be 1 to {IDS_MAX} comma-separated UUIDs"))
-            .with_code("invalid_ids")
-    };
-    let ids: Vec<Uuid> = raw
-        .split(',')
-        // Hyphenated only, as the document's pattern has them.
-        .map(|s| match s.len() {
-            36 => Uuid::parse_str(s).map_err(|_| invalid()),
-            _ => Err(invalid()),
-        })
-        .collect::<Result<_, _>>()?;
-    if ids.is_empty() || ids.len() > IDS_MAX {
-        return Err(invalid());
-    }
-    Ok(ids)
-}
-
 /// The paging parameters every list takes. Parsed by hand so that each bad
 /// value gets its own 400 with a code.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -196,10 +178,64 @@ pub struct PageParams {
     /// Batch reads: only these rows, at most [`IDS_MAX`] ids, comma-separated.
     #[param(max_length = 3699)]
     pub ids: Option<String>,
+    /// Read per value of this `*_id` filter ([`PerFilters`]): `limit`
+    /// rows of each.
+    #[param(max_length = 64)]
+    pub per: Option<String>,
 }
 
-/// The most ids one list request names (`ids=`).
-pub const IDS_MAX: usize = 100;
+/// The `*_id` filters of a list that it can be read per value of
+/// (`per=customer_id`: the first `limit` rows of each customer named by
+/// `customer_id=a,b,…`, in one request), for lists of children that a
+/// client (the GraphQL layer) reads for many parents at once.
+pub trait PerFilters {
+    /// The filters `per` may name. Each is a constant of the module and
+    /// the name of the column it filters, so it may be written into SQL.
+    const PER: &'static [&'static str];
+    /// The ids the request gives the filter `name` (one of [`Self::PER`]).
+    /// The one `per` names is then the per join's, not the select's
+    /// (`IdList::push_filter`): call [`PageParams::keyset_per`] before
+    /// building the select.
+    fn per_ids(&self, name: &str) -> Option<&IdList>;
+}
+
+/// Implements [`PerFilters`] for a list's filters struct whose named
+/// fields are `Option<IdList>` filters, each named as its column:
+/// `psa_http::per_filters!(TicketFilters: customer_id, contact_id, asset_id);`
+#[macro_export]
+macro_rules! per_filters {
+    ($filters:ty: $($field:ident),+ $(,)?) => {
+        impl $crate::keyset::PerFilters for $filters {
+            const PER: &'static [&'static str] = &[$(stringify!($field)),+];
+            fn per_ids(&self, name: &str) -> Option<&$crate::id_list::IdList> {
+                match name {
+                    $(stringify!($field) => self.$field.as_ref(),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+/// A list without such filters (`per` is refused).
+impl PerFilters for () {
+    const PER: &'static [&'static str] = &[];
+    fn per_ids(&self, _: &str) -> Option<&IdList> {
+        None
+    }
+}
+
+/// A page read per value of a filter: the column and the ids, each once,
+/// in the order the request named them.
+#[derive(Debug, Clone)]
+struct Per {
+    column: &'static str,
+    ids: Vec<Uuid>,
+}
+
+fn invalid_per(detail: impl Into<String>) -> Problem {
+    Problem::bad_request(detail).with_code("invalid_per")
+}
 
 /// A validated page request, ready to extend a query.
 #[derive(Debug, Clone)]
@@ -209,7 +245,8 @@ pub struct Keyset {
     pub descending: bool,
     after: Option<(SortValue, Uuid)>,
     updated_since: Option<DateTime<Utc>>,
-    ids: Option<Vec<Uuid>>,
+    ids: Option<IdList>,
+    per: Option<Per>,
 }
 
 impl PageParams {
@@ -218,8 +255,32 @@ impl PageParams {
     /// `updated_since`, in order of change (`updated_at`, else `created_at`
     /// for a list whose rows never change), where `sorts` has it: the rows
     /// changed since a time are then one range of that sort's index, not a
-    /// part of the tenant's rows to be sorted.
+    /// part of the tenant's rows to be sorted. `per` is refused (400
+    /// `invalid_per`): the list offers none ([`Self::keyset_per`]).
     pub fn keyset(&self, sorts: &[SortField], default: SortField) -> Result<Keyset, Problem> {
+        self.keyset_per(sorts, default, &())
+    }
+
+    /// [`Self::keyset`] for a list with [`PerFilters`]: `per` names one of
+    /// them that the request gives (as a list of one or more ids), and no
+    /// `cursor` (a page per value is the whole answer; 400 `invalid_per`
+    /// otherwise).
+    pub fn keyset_per<F: PerFilters>(
+        &self,
+        sorts: &[SortField],
+        default: SortField,
+        filters: &F,
+    ) -> Result<Keyset, Problem> {
+        let per = self
+            .per
+            .as_deref()
+            .map(|name| per(name, filters))
+            .transpose()?;
+        if per.is_some() && self.cursor.is_some() {
+            return Err(invalid_per(
+                "per reads one page for each value of its filter, so it takes no cursor",
+            ));
+        }
         let limit = match self.limit.as_deref() {
             None => DEFAULT_LIMIT,
             Some(raw) => match raw.parse::<i64>() {
@@ -268,7 +329,11 @@ impl PageParams {
                     })
             })
             .transpose()?;
-        let ids = self.ids.as_deref().map(parse_ids).transpose()?;
+        let ids = self
+            .ids
+            .as_deref()
+            .map(|raw| parse_ids("ids", raw))
+            .transpose()?;
         let mut keyset = Keyset {
             limit,
             field,
@@ -276,6 +341,7 @@ impl PageParams {
             after: None,
             updated_since,
             ids,
+            per,
         };
         if let Some(raw) = self.cursor.as_deref() {
             let (sort, value, id) = decode_cursor(raw)?;
@@ -287,6 +353,34 @@ impl PageParams {
         }
         Ok(keyset)
     }
+}
+
+/// `per=name`: one of `F`'s filters, given.
+fn per<F: PerFilters>(name: &str, filters: &F) -> Result<Per, Problem> {
+    let Some(column) = F::PER.iter().copied().find(|f| *f == name) else {
+        let detail = if F::PER.is_empty() {
+            "this list cannot be read per filter (per)".to_owned()
+        } else {
+            format!("per must be one of {}", F::PER.join(", "))
+        };
+        return Err(invalid_per(detail).with_extension("allowed", F::PER));
+    };
+    let given = filters
+        .per_ids(column)
+        .ok_or_else(|| invalid_per(format!("per={column} needs the filter {column}")))?;
+    given.join();
+    let mut ids = given.ids().to_vec();
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    Ok(Per { column, ids })
+}
+
+/// The cursor an id-ordered list (`sort=id`, or `-id` when `descending`)
+/// issues after the row `id`: for a component that pages such a list
+/// from a row it knows.
+pub fn id_cursor(descending: bool, id: Uuid) -> String {
+    let sort = if descending { "-id" } else { "id" };
+    encode_cursor(sort, &SortValue::Uuid(id), id)
 }
 
 impl Keyset {
@@ -310,7 +404,7 @@ impl Keyset {
             qb.push(" and updated_at >= ").push_bind(since);
         }
         if let Some(ids) = &self.ids {
-            qb.push(" and id = any(").push_bind(ids.clone()).push(")");
+            ids.push_filter(qb, "id");
         }
         if let Some((value, id)) = self.after.clone() {
             let op = if self.descending { "<" } else { ">" };
@@ -328,16 +422,20 @@ impl Keyset {
     /// Appends `order by … limit …` (one row more than the page, to tell
     /// whether another page follows).
     pub fn push_order(&self, qb: &mut QueryBuilder<Postgres>) {
-        let dir = if self.descending { "desc" } else { "asc" };
-        if self.field.unique {
-            qb.push(format!(" order by {} {dir} limit ", self.field.name));
-        } else {
-            qb.push(format!(
-                " order by {} {dir}, id {dir} limit ",
-                self.field.name
-            ));
-        }
+        qb.push(format!(" order by {} limit ", self.order("")));
         qb.push_bind(self.limit + 1);
+    }
+
+    /// The sort's `order by` terms, of the columns of `table` (`t.`) or
+    /// unqualified (`""`).
+    fn order(&self, table: &str) -> String {
+        let dir = if self.descending { "desc" } else { "asc" };
+        let field = self.field.name;
+        if self.field.unique {
+            format!("{table}{field} {dir}")
+        } else {
+            format!("{table}{field} {dir}, {table}id {dir}")
+        }
     }
 
     /// Both of the above.
@@ -349,18 +447,62 @@ impl Keyset {
     /// The page `qb` (the list's select and its own filters) yields: the
     /// cursor's position, the order and the limit appended, the rows read,
     /// the next cursor made with `key` (a row's sort value and id).
+    /// With `per`, the page is one page for each id of the filter, one
+    /// after another ([`Self::query`]), and no next cursor.
     pub async fn fetch<T>(
         &self,
         conn: &mut PgConnection,
-        mut qb: QueryBuilder<Postgres>,
+        qb: QueryBuilder<Postgres>,
         key: impl Fn(&T, &str) -> (SortValue, Uuid),
     ) -> Result<Page<T>, sqlx::Error>
     where
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        self.push(&mut qb);
+        let mut qb = self.query(qb)?;
         let rows: Vec<T> = qb.build_query_as().fetch_all(conn).await?;
         Ok(self.page(rows, key))
+    }
+
+    /// The statement of the page `qb` (the list's select and its own
+    /// filters, ending in its `where`) yields: [`Self::push`], or with
+    /// `per`, `qb` for each id of the filter, each the first `limit` rows
+    /// of that id's range of the filter's index:
+    ///
+    /// ```sql
+    /// select per_rows.* from unnest($ids::uuid[]) with ordinality as per_value (id, ord)
+    /// cross join lateral (<qb> and <column> = per_value.id order by … limit $n) as per_rows
+    /// order by per_value.ord, <sort>
+    /// ```
+    pub fn query(
+        &self,
+        mut qb: QueryBuilder<Postgres>,
+    ) -> Result<QueryBuilder<Postgres>, sqlx::Error> {
+        self.push_conditions(&mut qb);
+        let Some(per) = &self.per else {
+            self.push_order(&mut qb);
+            return Ok(qb);
+        };
+        // The select goes inside the lateral join: its bound values stay
+        // the first ones ($1…), the ids and the limit come after them.
+        let select = qb.sql();
+        let values = qb
+            .build()
+            .take_arguments()
+            .map_err(sqlx::Error::Encode)?
+            .unwrap_or_default();
+        let mut outer = QueryBuilder::with_arguments("select per_rows.* from unnest(", values);
+        outer
+            .push_bind(per.ids.clone())
+            .push("::uuid[]) with ordinality as per_value (id, ord) cross join lateral (")
+            .push(select.as_str())
+            .push(format!(" and {} = per_value.id", per.column))
+            .push(format!(" order by {} limit ", self.order("")))
+            .push_bind(self.limit)
+            .push(format!(
+                ") as per_rows order by per_value.ord, {}",
+                self.order("per_rows.")
+            ));
+        Ok(outer)
     }
 
     /// The page from the `limit + 1` rows fetched; `key` gives a row's
@@ -370,6 +512,12 @@ impl Keyset {
         mut rows: Vec<T>,
         key: impl Fn(&T, &str) -> (SortValue, Uuid),
     ) -> Page<T> {
+        if self.per.is_some() {
+            return Page {
+                data: rows,
+                next_cursor: None,
+            };
+        }
         let has_more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if has_more {

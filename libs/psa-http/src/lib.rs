@@ -1,6 +1,6 @@
 //! HTTP building blocks shared by every module: problem+json errors, strict
-//! extractors, the layer stack, health/readiness/metrics, keyset pagination,
-//! JSON Merge Patch, entity tags and idempotency keys.
+//! extractors, the layer stack, health/readiness/metrics, keyset pagination
+//! and batch reads, JSON Merge Patch, entity tags and idempotency keys.
 
 pub mod conditional;
 pub mod context;
@@ -8,6 +8,7 @@ pub mod decimal;
 pub mod extract;
 pub mod formats;
 pub mod health;
+pub mod id_list;
 pub mod idempotency;
 pub mod keyset;
 pub mod layers;

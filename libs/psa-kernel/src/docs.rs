@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use psa_http::formats;
-use psa_http::keyset::{MAX_LIMIT, SortField};
+use psa_http::id_list::{self, IdList};
+use psa_http::keyset::{MAX_LIMIT, PerFilters, SortField};
 use psa_http::problem::{PROBLEM_JSON, ProblemBody};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
@@ -26,10 +27,11 @@ use crate::Resource;
 /// What a module's router starts from
 /// (`OpenApiRouter::with_openapi(psa_kernel::docs::openapi())`): the schemas
 /// the responses and fields below refer to, which utoipa registers for
-/// `body = …` but not for `IntoResponses` types or `schema_with` fields.
+/// `body = …` but not for `IntoResponses` types, `schema_with` fields or
+/// query parameters (`IdList`, the `*_id` filters).
 pub fn openapi() -> OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(components(schemas(ProblemBody, Permission)))]
+    #[openapi(components(schemas(ProblemBody, Permission, IdList)))]
     struct Components;
     let mut doc = Components::openapi();
     doc.components
@@ -102,11 +104,15 @@ impl Sorts for ById {
     const SORTS: &'static [SortField] = &[SortField::ID];
 }
 
-/// What `ids=` takes: 1 to 100 UUIDs, comma-separated.
-const IDS_PATTERN: &str = concat!(
-    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}",
-    "(,[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}){0,99}$"
-);
+fn query_param(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
 
 /// The paging parameters of a list sorted by `S`'s fields
 /// (`params(CustomerFilters, docs::Paging<Customer>)`): what
@@ -116,20 +122,11 @@ pub struct Paging<S>(PhantomData<S>);
 
 impl<S: Sorts> IntoParams for Paging<S> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let query = |name: &str, description: &str, schema: ObjectBuilder| {
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Query)
-                .required(Required::False)
-                .description(Some(description))
-                .schema(Some(schema))
-                .build()
-        };
         let sorts = S::SORTS
             .iter()
             .flat_map(|f| [f.name.to_owned(), format!("-{}", f.name)]);
         vec![
-            query(
+            query_param(
                 "limit",
                 "1 to 200, default 50 (400 `invalid_limit` otherwise).",
                 ObjectBuilder::new()
@@ -137,7 +134,7 @@ impl<S: Sorts> IntoParams for Paging<S> {
                     .minimum(Some(1))
                     .maximum(Some(MAX_LIMIT)),
             ),
-            query(
+            query_param(
                 "cursor",
                 "`next_cursor` of the previous page; one the list did not issue (edited, \
                  truncated, of another sort) is 400 `invalid_cursor`.",
@@ -146,23 +143,23 @@ impl<S: Sorts> IntoParams for Paging<S> {
                     .pattern(Some("^[A-Za-z0-9_-]+$"))
                     .max_length(Some(2048)),
             ),
-            query(
+            query_param(
                 "sort",
                 "A field, `-field` for descending (400 `invalid_sort` otherwise).",
                 ObjectBuilder::new()
                     .schema_type(Type::String)
                     .enum_values(Some(sorts)),
             ),
-            query(
+            query_param(
                 "ids",
                 "Batch reads: only the rows with these ids, 1 to 100 UUIDs, \
                  comma-separated (400 `invalid_ids` otherwise).",
                 ObjectBuilder::new()
                     .schema_type(Type::String)
-                    .pattern(Some(IDS_PATTERN))
-                    .max_length(Some(3699)),
+                    .pattern(Some(id_list::PATTERN))
+                    .max_length(Some(id_list::MAX_LENGTH)),
             ),
-            query(
+            query_param(
                 "updated_since",
                 "Only rows changed at or after this RFC 3339 time (400 `invalid_query` \
                  otherwise); without `sort`, in the order they changed.",
@@ -173,6 +170,26 @@ impl<S: Sorts> IntoParams for Paging<S> {
                 )),
             ),
         ]
+    }
+}
+
+/// `per`, on a list whose filters `F` it may name
+/// (`params(TicketFilters, docs::Paging<Ticket>, docs::Per<TicketFilters>)`).
+pub struct Per<F>(PhantomData<F>);
+
+impl<F: PerFilters> IntoParams for Per<F> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![query_param(
+            "per",
+            "Batch reads for many parents: `limit` applies to each id of the filter this \
+             names, which the request gives as a list (`customer_id=a,b&per=customer_id`): \
+             up to `limit` rows of each, one id's rows after another's in the order the \
+             filter names them, each in the list's order (`sort`), and `next_cursor` null. \
+             400 `invalid_per` for a filter the request does not give, or with `cursor`.",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(F::PER.iter().copied())),
+        )]
     }
 }
 
@@ -274,7 +291,8 @@ const PROBLEMS: [(&str, u16, &str); 10] = [
         "BadRequest",
         400,
         "Malformed: JSON that does not parse, or a query parameter or header that does not \
-         (`bad_request`, `invalid_limit`, `invalid_sort`, `invalid_cursor`, `invalid_query`).",
+         (`bad_request`, `invalid_limit`, `invalid_sort`, `invalid_cursor`, `invalid_query`, \
+         `invalid_ids`, `invalid_per`).",
     ),
     (
         "Unauthorized",
@@ -434,6 +452,24 @@ mod tests {
         let sort = params.iter().find(|p| p.name == "sort").unwrap();
         let json = serde_json::to_value(sort).unwrap();
         assert_eq!(json["schema"]["enum"], serde_json::json!(["id", "-id"]));
+    }
+
+    #[test]
+    fn per_offers_the_filters_it_may_name() {
+        struct Filters;
+        impl PerFilters for Filters {
+            const PER: &'static [&'static str] = &["customer_id", "asset_id"];
+            fn per_ids(&self, _: &str) -> Option<&IdList> {
+                None
+            }
+        }
+        let params = Per::<Filters>::into_params(|| None);
+        let json = serde_json::to_value(&params[0]).unwrap();
+        assert_eq!(json["name"], "per");
+        assert_eq!(
+            json["schema"]["enum"],
+            serde_json::json!(["customer_id", "asset_id"])
+        );
     }
 
     #[test]

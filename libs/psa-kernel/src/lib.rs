@@ -28,8 +28,9 @@ pub mod tx;
 
 pub use flow::{post, read};
 pub use idempotency::{Guard, Guarded, Idempotency};
+pub use psa_http::id_list::IdList;
 pub use psa_http::idempotency::{Sealer, StoredResponse as Stored};
-pub use psa_http::keyset::{Keyset, PageParams, SortField, SortValue, SqlType};
+pub use psa_http::keyset::{Keyset, PageParams, PerFilters, SortField, SortValue, SqlType};
 pub use psa_http::pagination::Page;
 pub use resource::{Deletable, Resource};
 pub use respond::with_etag;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use psa_authn::Caller;
 use psa_events::catalog::EventType;
 use psa_http::conditional::{IfMatch, check_if_match};
-use psa_http::keyset::{Keyset, PageParams, SortField, SortValue};
+use psa_http::keyset::{Keyset, PageParams, PerFilters, SortField, SortValue};
 use psa_http::pagination::Page;
 use psa_http::{FieldError, Problem, merge_patch};
 use serde::Serialize;
@@ -231,7 +231,19 @@ pub async fn list<R: Resource>(
     params: &PageParams,
     filters: impl FnOnce(&mut QueryBuilder<Postgres>),
 ) -> Result<axum::Json<Page<R>>, R::Error> {
-    let keyset = params.keyset(R::SORTS, R::DEFAULT_SORT)?;
+    list_per::<R, ()>(store, caller, params, &(), filters).await
+}
+
+/// [`list`] of a list that can be read per value of one of its `*_id`
+/// filters (`per=customer_id`), which `per` names.
+pub async fn list_per<R: Resource, F: PerFilters>(
+    store: &Store,
+    caller: &Caller,
+    params: &PageParams,
+    per: &F,
+    filters: impl FnOnce(&mut QueryBuilder<Postgres>),
+) -> Result<axum::Json<Page<R>>, R::Error> {
+    let keyset = params.keyset_per(R::SORTS, R::DEFAULT_SORT, per)?;
     let mut tx = Tx::begin(store, caller, R::READ).await?;
     R::prepare(&mut tx).await?;
     let page = page_of::<R>(&mut tx, &keyset, filters).await?;

@@ -2,7 +2,7 @@
 //! truncated, made for another sort, or forged whole with a value that is
 //! not of the sort column's type — must be a 400 `invalid_cursor` on every
 //! list and every sort, never a 500. [`refuses_forgeries_on_every_sort`]
-//! checks one list so.
+//! checks one list so (`path` may carry a query: a list's required filter).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::Client;
+use crate::batch::with_query;
 
 /// What the sort column holds, as told by the value of an issued cursor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,7 +81,7 @@ fn forged(sort: &str, value: &str, id: &str) -> String {
 /// The sorts a list offers, as its `invalid_sort` problem names them.
 pub async fn sorts(c: &Client, path: &str) -> Vec<String> {
     let refused = c
-        .get(&format!("{path}?sort=no_such_field"))
+        .get(&with_query(path, "sort=no_such_field"))
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_sort");
     refused.body["allowed"]
@@ -92,14 +93,14 @@ pub async fn sorts(c: &Client, path: &str) -> Vec<String> {
 }
 
 fn with_cursor(path: &str, sort: &str, cursor: &str) -> String {
-    format!("{path}?limit=1&sort={sort}&cursor={cursor}")
+    with_query(path, &format!("limit=1&sort={sort}&cursor={cursor}"))
 }
 
 /// Every forgery of one list's cursor for one sort (the list holds at
 /// least two rows, so a page of one has a next cursor).
 pub async fn refuses_forgeries(c: &Client, path: &str, sort: &str) {
     let first = c
-        .get(&format!("{path}?limit=1&sort={sort}"))
+        .get(&with_query(path, &format!("limit=1&sort={sort}")))
         .await
         .assert_status(StatusCode::OK);
     let issued = first

@@ -3,6 +3,7 @@
 //! permissions, and a TCP fault proxy to take Postgres "down". Tests call
 //! the API through the one [`Client`] and make their data with [`fixtures`].
 
+pub mod batch;
 pub mod broker;
 pub mod bulk;
 mod client;

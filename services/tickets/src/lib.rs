@@ -45,7 +45,7 @@ pub const TIME_WRITE: Permission = Permission::new("time:write", "log time on ti
 pub const PERMISSIONS: &[Permission] = &[TICKETS_READ, TICKETS_WRITE, TIME_WRITE];
 
 /// The path prefixes the gateway routes to tickets.
-pub const ROUTES: &[&str] = &["/v1/tickets", "/v1/time-entries"];
+pub const ROUTES: &[&str] = &["/v1/tickets", "/v1/ticket-comments", "/v1/time-entries"];
 
 pub fn routes() -> OpenApiRouter<TicketsState> {
     use routes::{comments, settings, tickets, time_entries as time};
@@ -54,6 +54,7 @@ pub fn routes() -> OpenApiRouter<TicketsState> {
         .routes(r!(settings::get_settings, settings::patch_settings))
         .routes(r!(tickets::get_ticket, tickets::patch_ticket))
         .routes(r!(comments::list_comments, comments::add_comment))
+        .routes(r!(comments::list_ticket_comments))
         .routes(r!(time::ticket_time_entries, time::log_time))
         .routes(r!(time::list_time_entries))
         .routes(r!(

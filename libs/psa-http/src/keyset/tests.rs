@@ -17,6 +17,7 @@ fn params(limit: Option<&str>, sort: Option<&str>, cursor: Option<String>) -> Pa
         sort: sort.map(str::to_owned),
         updated_since: None,
         ids: None,
+        per: None,
     }
 }
 
@@ -151,6 +152,138 @@ fn a_unique_sort_field_orders_alone() {
         "{}",
         qb.sql().as_str()
     );
+}
+
+#[test]
+fn a_hundred_ids_are_read_and_a_hundred_and_one_refused() {
+    let ids = |n: usize| PageParams {
+        ids: Some(vec![Uuid::now_v7().to_string(); n].join(",")),
+        ..params(None, None, None)
+    };
+    assert!(ids(IDS_MAX).keyset(SORTS, SortField::ID).is_ok());
+    let err = ids(IDS_MAX + 1).keyset(SORTS, SortField::ID).unwrap_err();
+    assert_eq!(code(err), (400, "invalid_ids"));
+}
+
+#[test]
+fn an_id_cursor_is_one_the_id_ordered_list_takes() {
+    let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+    for (descending, sort) in [(false, None), (false, Some("id")), (true, Some("-id"))] {
+        let made = id_cursor(descending, ids[1]);
+        let k = params(Some("1"), sort, Some(made.clone()))
+            .keyset(&[SortField::ID], SortField::ID)
+            .unwrap();
+        assert_eq!(k.after, Some((SortValue::Uuid(ids[1]), ids[1])), "{sort:?}");
+        // The very cursor the list issues after that row.
+        let issued = params(Some("1"), sort, None)
+            .keyset(&[SortField::ID], SortField::ID)
+            .unwrap()
+            .page(ids[1..].to_vec(), |id, _| (SortValue::Uuid(*id), *id))
+            .next_cursor;
+        assert_eq!(issued.as_deref(), Some(made.as_str()), "{sort:?}");
+    }
+    let other_direction = params(None, Some("-id"), Some(id_cursor(false, ids[0])));
+    let err = other_direction
+        .keyset(&[SortField::ID], SortField::ID)
+        .unwrap_err();
+    assert_eq!(code(err), (400, "invalid_cursor"));
+}
+
+/// A list's filters that `per` may name (as a module's would be).
+struct Children {
+    customer_id: Option<IdList>,
+    asset_id: Option<IdList>,
+}
+
+crate::per_filters!(Children: customer_id, asset_id);
+
+fn per(name: &str, cursor: Option<String>) -> PageParams {
+    PageParams {
+        per: Some(name.into()),
+        ..params(Some("10"), None, cursor)
+    }
+}
+
+#[test]
+fn per_needs_its_filter_given_and_no_cursor() {
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let given = Children {
+        customer_id: Some(IdList::from(vec![a, b, a])),
+        asset_id: None,
+    };
+    let k = per("customer_id", None)
+        .keyset_per(SORTS, SortField::CREATED_AT, &given)
+        .unwrap();
+    let per_customer = k.per.as_ref().unwrap();
+    assert_eq!(per_customer.column, "customer_id");
+    assert_eq!(per_customer.ids, [a, b], "each id once, in the order named");
+
+    let refused = |p: PageParams| {
+        code(
+            p.keyset_per(SORTS, SortField::CREATED_AT, &given)
+                .unwrap_err(),
+        )
+    };
+    assert_eq!(
+        refused(per("asset_id", None)),
+        (400, "invalid_per"),
+        "not given"
+    );
+    assert_eq!(
+        refused(per("site_id", None)),
+        (400, "invalid_per"),
+        "not offered"
+    );
+    assert_eq!(
+        refused(per("customer_id; drop", None)),
+        (400, "invalid_per")
+    );
+    let cursor = id_cursor(false, a);
+    assert_eq!(
+        refused(per("customer_id", Some(cursor))),
+        (400, "invalid_per"),
+        "with a cursor"
+    );
+    // A list that offers no `per` refuses it.
+    let err = per("customer_id", None)
+        .keyset(SORTS, SortField::CREATED_AT)
+        .unwrap_err();
+    assert_eq!(code(err), (400, "invalid_per"));
+}
+
+#[test]
+fn per_reads_each_ids_first_rows_along_the_index() {
+    let given = Children {
+        customer_id: Some(IdList::from(vec![Uuid::now_v7(), Uuid::now_v7()])),
+        asset_id: None,
+    };
+    let k = PageParams {
+        ids: Some(Uuid::now_v7().to_string()),
+        ..per("customer_id", None)
+    }
+    .keyset_per(SORTS, SortField::CREATED_AT, &given)
+    .unwrap();
+    // The filter `per` names is the join's (`customer_id = per_value.id`).
+    let mut select = QueryBuilder::<Postgres>::new("select id, customer_id from t where true");
+    given
+        .customer_id
+        .as_ref()
+        .unwrap()
+        .push_filter(&mut select, "customer_id");
+    let qb = k.query(select).unwrap();
+    assert_eq!(
+        qb.sql().as_str(),
+        "select per_rows.* from unnest($2::uuid[]) with ordinality as per_value (id, ord) \
+         cross join lateral (select id, customer_id from t where true \
+         and id = $1 and customer_id = per_value.id \
+         order by created_at asc, id asc limit $3) as per_rows \
+         order by per_value.ord, per_rows.created_at asc, per_rows.id asc"
+    );
+    // Rows as they come, all of them: no cursor.
+    let page = k.page(vec![Uuid::now_v7(); 20], |id, _| {
+        (SortValue::Uuid(*id), *id)
+    });
+    assert_eq!((page.data.len(), page.next_cursor), (20, None));
 }
 
 proptest! {

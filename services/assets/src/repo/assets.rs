@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use psa_events::catalog::EventType;
 use psa_http::FieldError;
-use psa_kernel::{Deletable, PageParams, Resource, SortField, SortValue, Tx};
+use psa_kernel::{Deletable, IdList, PageParams, Resource, SortField, SortValue, Tx};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -273,9 +273,9 @@ pub async fn exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Err
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AssetFilters {
-    pub customer_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
-    pub parent_id: Option<Uuid>,
+    pub customer_id: Option<IdList>,
+    pub site_id: Option<IdList>,
+    pub parent_id: Option<IdList>,
     /// An asset type's key.
     #[serde(
         rename = "type",
@@ -298,16 +298,19 @@ pub struct AssetFilters {
     pub page: PageParams,
 }
 
+// A customer's assets, for many customers at once.
+psa_http::per_filters!(AssetFilters: customer_id);
+
 impl AssetFilters {
     pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
-        if let Some(c) = self.customer_id {
-            qb.push(" and customer_id = ").push_bind(c);
+        if let Some(c) = &self.customer_id {
+            c.push_filter(qb, "customer_id");
         }
-        if let Some(s) = self.site_id {
-            qb.push(" and site_id = ").push_bind(s);
+        if let Some(s) = &self.site_id {
+            s.push_filter(qb, "site_id");
         }
-        if let Some(p) = self.parent_id {
-            qb.push(" and parent_id = ").push_bind(p);
+        if let Some(p) = &self.parent_id {
+            p.push_filter(qb, "parent_id");
         }
         if let Some(t) = &self.asset_type {
             qb.push(" and type = ").push_bind(t.clone());

@@ -3,7 +3,7 @@
 
 use psa_events::catalog::EventType;
 use psa_http::FieldError;
-use psa_kernel::{Deletable, PageParams, Resource, SortField, SortValue, Tx};
+use psa_kernel::{Deletable, IdList, PageParams, Resource, SortField, SortValue, Tx};
 use serde::Deserialize;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -199,7 +199,9 @@ pub async fn reveals(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LicenseFilters {
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<IdList>,
+    /// Only licenses with a seat assigned to one of these assets.
+    pub asset_id: Option<IdList>,
     /// Only licenses expiring before this date.
     pub expiry_before: Option<chrono::NaiveDate>,
     #[serde(flatten)]
@@ -207,10 +209,22 @@ pub struct LicenseFilters {
     pub page: PageParams,
 }
 
+// A customer's licenses, for many customers at once. (Not per asset: a
+// license is not an asset's row but may hold seats of many assets.)
+psa_http::per_filters!(LicenseFilters: customer_id);
+
 impl LicenseFilters {
     pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
-        if let Some(c) = self.customer_id {
-            qb.push(" and customer_id = ").push_bind(c);
+        if let Some(c) = &self.customer_id {
+            c.push_filter(qb, "customer_id");
+        }
+        if let Some(a) = &self.asset_id {
+            qb.push(
+                " and exists (select from assets.license_assignments a \
+                 where a.license_id = licenses.id",
+            );
+            a.push_filter(qb, "a.asset_id");
+            qb.push(")");
         }
         if let Some(d) = self.expiry_before {
             qb.push(" and expiry_date < ").push_bind(d);

@@ -7,7 +7,7 @@ use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
     BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
-    Stale,
+    Per, Stale,
 };
 use psa_kernel::{Idempotency, Page, resource};
 
@@ -18,11 +18,12 @@ use crate::state::AssetsState;
 
 psa_kernel::merge_patch!(pub AssetPatch = AssetInput);
 
-/// Filters: `customer_id`, `site_id`, `parent_id`, `type`, `status`,
-/// `eol_before`, `warranty_before`, `serial`, `updated_since`, `ids`.
-/// Sorts: `created_at` (default), `updated_at`, `name`.
+/// Filters: `customer_id`, `site_id`, `parent_id` (each a list of ids),
+/// `type`, `status`, `eol_before`, `warranty_before`, `serial`,
+/// `updated_since`, `ids`; `per=customer_id`. Sorts: `created_at`
+/// (default), `updated_at`, `name`.
 #[utoipa::path(get, path = "/v1/assets", tag = "assets",
-    params(AssetFilters, Paging<Asset>),
+    params(AssetFilters, Paging<Asset>, Per<AssetFilters>),
     responses((status = 200, body = Page<Asset>), BadRequest, Denied),
     security(("bearer" = ["assets:read"])))]
 pub async fn list_assets(
@@ -30,7 +31,7 @@ pub async fn list_assets(
     caller: Caller,
     Query(f): Query<AssetFilters>,
 ) -> Result<axum::Json<Page<Asset>>, AssetsError> {
-    resource::list::<Asset>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+    resource::list_per::<Asset, _>(&state.store, &caller, &f.page, &f, |qb| f.push(qb)).await
 }
 
 /// Records an asset: 422 `not_found` for a customer, site, contact, type or

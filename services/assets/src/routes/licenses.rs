@@ -10,7 +10,7 @@ use psa_http::extract::{Json, JsonValue, PathId, PathIds, Query};
 use psa_http::{FieldError, Problem, merge_patch};
 use psa_kernel::docs::{
     BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch as IfMatchDoc, Invalid,
-    NotFound, Paging, Stale,
+    NotFound, Paging, Per, Stale,
 };
 use psa_kernel::resource::find;
 use psa_kernel::{Idempotency, Keyset, Page, PageParams, Stored, Tx, resource, with_etag};
@@ -31,10 +31,11 @@ impl psa_kernel::docs::Sorts for Assignment {
     const SORTS: &'static [psa_kernel::SortField] = assignments::SORTS;
 }
 
-/// Filters: `customer_id`, `expiry_before`, `updated_since`, `ids`. Sorts:
-/// `created_at` (default), `updated_at`, `product`.
+/// Filters: `customer_id`, `asset_id` (licenses with a seat of one of the
+/// assets), `expiry_before`, `updated_since`, `ids`; `per=customer_id`.
+/// Sorts: `created_at` (default), `updated_at`, `product`.
 #[utoipa::path(get, path = "/v1/licenses", tag = "licenses",
-    params(LicenseFilters, Paging<License>),
+    params(LicenseFilters, Paging<License>, Per<LicenseFilters>),
     responses((status = 200, body = Page<License>), BadRequest, Denied),
     security(("bearer" = ["assets:read"])))]
 pub async fn list_licenses(
@@ -42,7 +43,7 @@ pub async fn list_licenses(
     caller: Caller,
     Query(f): Query<LicenseFilters>,
 ) -> Result<axum::Json<Page<License>>, AssetsError> {
-    resource::list::<License>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+    resource::list_per::<License, _>(&state.store, &caller, &f.page, &f, |qb| f.push(qb)).await
 }
 
 /// Records a license; its `license_key` is stored encrypted and never read

@@ -4,6 +4,7 @@
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::World;
 
@@ -175,4 +176,67 @@ async fn a_license_key_is_sealed_and_each_reveal_is_recorded() {
     w.c.get(&format!("/v1/licenses/{id}/key"))
         .await
         .assert_status(StatusCode::NOT_FOUND);
+}
+
+/// Batch reads: the assets and licenses of many customers in one request,
+/// the first of each with `per=customer_id`; an asset's licenses are those
+/// with a seat of it (`asset_id=`, which `per` cannot name).
+#[tokio::test]
+async fn lists_read_the_rows_of_many_customers_and_assets_at_once() {
+    let w = World::new().await;
+    let customers = [w.customer().await, w.customer().await];
+    let mut assets = Vec::new();
+    let mut licenses = Vec::new();
+    for customer in customers {
+        for i in 0..3 {
+            let asset = w.asset(customer, json!({"name": format!("srv-{i}")})).await;
+            assets.push(psa_testkit::id_of(&asset));
+            let license = json!({"customer_id": customer, "product": format!("Suite {i}"),
+                "seats": 5});
+            licenses.push(psa_testkit::id_of(
+                &w.c.create("/v1/licenses", license).await,
+            ));
+        }
+    }
+    for list in ["/v1/assets", "/v1/licenses"] {
+        psa_testkit::batch::reads_per_parent(&w.c, list, "customer_id", customers, 2).await;
+    }
+
+    // Seats: licenses 0 and 1 on asset 0, license 0 also on asset 1.
+    for (license, asset) in [(0, 0), (1, 0), (0, 1)] {
+        w.c.create(
+            &format!("/v1/licenses/{}/assignments", licenses[license]),
+            json!({"asset_id": assets[asset]}),
+        )
+        .await;
+    }
+    let of_assets = async |query: &str| {
+        let page =
+            w.c.get(&format!("/v1/licenses?{query}"))
+                .await
+                .assert_status(StatusCode::OK);
+        let mut ids: Vec<Uuid> = page.items().iter().map(psa_testkit::id_of).collect();
+        ids.sort();
+        ids
+    };
+    let mut held = vec![licenses[0], licenses[1]];
+    held.sort();
+    assert_eq!(of_assets(&format!("asset_id={}", assets[0])).await, held);
+    assert_eq!(
+        of_assets(&format!("asset_id={},{}", assets[0], assets[1])).await,
+        held,
+        "each license once"
+    );
+    assert_eq!(
+        of_assets(&format!("asset_id={}", assets[1])).await,
+        [licenses[0]]
+    );
+    assert!(
+        of_assets(&format!("asset_id={}", assets[2]))
+            .await
+            .is_empty()
+    );
+    w.c.get(&format!("/v1/licenses?asset_id={}&per=asset_id", assets[0]))
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_per");
 }

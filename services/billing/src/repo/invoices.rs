@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue};
+use psa_kernel::{IdList, Keyset, Page, PageParams, SortField, SortValue};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use sqlx::types::Json;
@@ -388,7 +388,7 @@ pub struct InvoiceFilters {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub invoice_type: Option<InvoiceType>,
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<IdList>,
     /// Issued on or after this day.
     pub issued_from: Option<NaiveDate>,
     /// Issued on or before this day.
@@ -397,11 +397,14 @@ pub struct InvoiceFilters {
     #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 60>")]
     #[param(schema_with = psa_http::formats::line::<60>)]
     pub number: Option<String>,
-    pub run_id: Option<Uuid>,
+    pub run_id: Option<IdList>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: PageParams,
 }
+
+// A customer's invoices, for many customers at once.
+psa_http::per_filters!(InvoiceFilters: customer_id);
 
 pub async fn list(
     conn: &mut PgConnection,
@@ -416,8 +419,8 @@ pub async fn list(
     if let Some(t) = f.invoice_type {
         qb.push(" and type = ").push_bind(t);
     }
-    if let Some(c) = f.customer_id {
-        qb.push(" and customer_id = ").push_bind(c);
+    if let Some(c) = &f.customer_id {
+        c.push_filter(&mut qb, "customer_id");
     }
     if let Some(d) = f.issued_from {
         qb.push(" and issue_date >= ").push_bind(d);
@@ -428,8 +431,8 @@ pub async fn list(
     if let Some(n) = &f.number {
         qb.push(" and number = ").push_bind(n.clone());
     }
-    if let Some(r) = f.run_id {
-        qb.push(" and run_id = ").push_bind(r);
+    if let Some(r) = &f.run_id {
+        r.push_filter(&mut qb, "run_id");
     }
     keyset
         .fetch(conn, qb, |i: &Invoice, field| (sort_value(i, field), i.id))

@@ -30,9 +30,10 @@ impl docs::Sorts for Invoice {
 }
 
 /// Invoice and credit-note heads (no lines), in creation order (id) or in
-/// order of change (`sort=updated_at`).
+/// order of change (`sort=updated_at`); `customer_id` and `run_id` take
+/// lists of ids, `per=customer_id` reads the first invoices of each customer.
 #[utoipa::path(get, path = "/v1/invoices", tag = "invoices",
-    params(InvoiceFilters, docs::Paging<Invoice>),
+    params(InvoiceFilters, docs::Paging<Invoice>, docs::Per<InvoiceFilters>),
     responses((status = 200, body = Page<Invoice>), BadRequest, Denied),
     security(("bearer" = ["invoices:read"])))]
 pub async fn list_invoices(
@@ -42,7 +43,9 @@ pub async fn list_invoices(
 ) -> Result<axum::Json<Page<Invoice>>, Error> {
     let tx = Tx::begin(&state.store, &caller, INVOICES_READ.name).await?;
     let page = psa_kernel::read(tx, async |tx| {
-        let keyset = f.page.keyset(repo::invoices::SORTS, SortField::ID)?;
+        let keyset = f
+            .page
+            .keyset_per(repo::invoices::SORTS, SortField::ID, &f)?;
         Ok::<_, Error>(repo::invoices::list(tx, &f, &keyset).await?)
     })
     .await?;
@@ -52,7 +55,7 @@ pub async fn list_invoices(
 /// Credit notes only: the documents of type `credit_note` (whatever `type`
 /// says), in creation order or in order of change.
 #[utoipa::path(get, path = "/v1/credit-notes", tag = "invoices",
-    params(InvoiceFilters, docs::Paging<Invoice>),
+    params(InvoiceFilters, docs::Paging<Invoice>, docs::Per<InvoiceFilters>),
     responses((status = 200, body = Page<Invoice>), BadRequest, Denied),
     security(("bearer" = ["invoices:read"])))]
 pub async fn list_credit_notes(

@@ -85,3 +85,21 @@ async fn settings_are_validated_and_series_are_formats() {
         "a merge patch clears"
     );
 }
+
+/// Batch reads: the invoices of many customers in one request, the first
+/// of each with `per=customer_id`.
+#[tokio::test]
+async fn invoices_of_many_customers_are_read_at_once() {
+    let w = World::new().await;
+    let customers = [w.customer(json!({})).await, w.customer(json!({})).await];
+    for customer in customers {
+        for i in 0..3 {
+            w.c.create(
+                "/v1/invoices",
+                json!({"customer_id": customer, "notes": format!("draft {i}")}),
+            )
+            .await;
+        }
+    }
+    psa_testkit::batch::reads_per_parent(&w.c, "/v1/invoices", "customer_id", customers, 2).await;
+}

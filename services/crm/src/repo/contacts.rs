@@ -2,7 +2,7 @@
 
 use psa_events::catalog::EventType;
 use psa_http::FieldError;
-use psa_kernel::{Deletable, PageParams, Resource, SortField, SortValue, Tx};
+use psa_kernel::{Deletable, IdList, PageParams, Resource, SortField, SortValue, Tx};
 use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
 
-use super::{of_customer as customer_is, require_customer};
+use super::require_customer;
 use crate::domain::{Contact, ContactInput};
 use crate::error::CrmError;
 use crate::events;
@@ -123,7 +123,7 @@ pub async fn of_customer(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ContactFilters {
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<IdList>,
     /// Case-insensitive.
     #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 254>")]
     #[param(schema_with = psa_http::formats::line::<254>)]
@@ -134,10 +134,13 @@ pub struct ContactFilters {
     pub page: PageParams,
 }
 
+// A customer's contacts, for many customers at once.
+psa_http::per_filters!(ContactFilters: customer_id);
+
 impl ContactFilters {
     pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
-        if let Some(c) = self.customer_id {
-            customer_is(qb, c);
+        if let Some(c) = &self.customer_id {
+            c.push_filter(qb, "customer_id");
         }
         if let Some(e) = &self.email {
             // email_key is the stored lower(email): `=` on it is served by

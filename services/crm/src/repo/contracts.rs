@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use psa_events::catalog::EventType;
 use psa_http::FieldError;
-use psa_kernel::{Deletable, PageParams, Resource, SortField, SortValue, SqlType, Tx};
+use psa_kernel::{Deletable, IdList, PageParams, Resource, SortField, SortValue, SqlType, Tx};
 use serde::Deserialize;
 use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
 
-use super::{of_customer as customer_is, require_customer};
+use super::require_customer;
 use crate::domain::contract::{BusinessHours, ContractStatus, ContractType, SlaTerms};
 use crate::domain::{Contract, ContractInput};
 use crate::error::CrmError;
@@ -119,7 +119,7 @@ impl Deletable for Contract {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ContractFilters {
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<IdList>,
     pub status: Option<ContractStatus>,
     #[serde(rename = "type")]
     #[param(rename = "type")]
@@ -132,10 +132,13 @@ pub struct ContractFilters {
     pub page: PageParams,
 }
 
+// A customer's contracts, for many customers at once.
+psa_http::per_filters!(ContractFilters: customer_id);
+
 impl ContractFilters {
     pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
-        if let Some(c) = self.customer_id {
-            customer_is(qb, c);
+        if let Some(c) = &self.customer_id {
+            c.push_filter(qb, "customer_id");
         }
         if let Some(s) = self.status {
             qb.push(" and status = ").push_bind(s);

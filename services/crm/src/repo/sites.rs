@@ -2,7 +2,7 @@
 
 use psa_events::catalog::EventType;
 use psa_http::FieldError;
-use psa_kernel::{Deletable, PageParams, Resource, SortField, SortValue, Tx};
+use psa_kernel::{Deletable, IdList, PageParams, Resource, SortField, SortValue, Tx};
 use serde::Deserialize;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use psa_kernel::resource::{BY_TIME_OR_NAME, time_or_name};
 
-use super::{of_customer as customer_is, require_customer};
+use super::require_customer;
 use crate::domain::validate::Address;
 use crate::domain::{Site, SiteInput};
 use crate::error::CrmError;
@@ -106,16 +106,19 @@ pub async fn of_customer(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SiteFilters {
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<IdList>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: PageParams,
 }
 
+// A customer's sites, for many customers at once.
+psa_http::per_filters!(SiteFilters: customer_id);
+
 impl SiteFilters {
     pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
-        if let Some(c) = self.customer_id {
-            customer_is(qb, c);
+        if let Some(c) = &self.customer_id {
+            c.push_filter(qb, "customer_id");
         }
     }
 }

@@ -7,7 +7,7 @@ use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
     BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
-    Stale,
+    Per, Stale,
 };
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
@@ -20,7 +20,7 @@ use crate::state::CrmState;
 psa_kernel::merge_patch!(pub ContactPatch = ContactInput);
 
 #[utoipa::path(get, path = "/v1/contacts", tag = "contacts",
-    params(ContactFilters, Paging<Contact>),
+    params(ContactFilters, Paging<Contact>, Per<ContactFilters>),
     responses((status = 200, body = Page<Contact>), BadRequest, Denied),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_contacts(
@@ -28,7 +28,7 @@ pub async fn list_contacts(
     caller: Caller,
     Query(f): Query<ContactFilters>,
 ) -> Result<axum::Json<Page<Contact>>, CrmError> {
-    resource::list::<Contact>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+    resource::list_per::<Contact, _>(&state.store, &caller, &f.page, &f, |qb| f.push(qb)).await
 }
 
 /// A customer's contacts; 404 for a customer the tenant does not have.

@@ -7,7 +7,7 @@ use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
     BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
-    Stale,
+    Per, Stale,
 };
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
@@ -20,7 +20,7 @@ use crate::state::CrmState;
 psa_kernel::merge_patch!(pub ContractPatch = ContractInput);
 
 #[utoipa::path(get, path = "/v1/contracts", tag = "contracts",
-    params(ContractFilters, Paging<Contract>),
+    params(ContractFilters, Paging<Contract>, Per<ContractFilters>),
     responses((status = 200, body = Page<Contract>), BadRequest, Denied),
     security(("bearer" = ["contracts:read"])))]
 pub async fn list_contracts(
@@ -28,7 +28,7 @@ pub async fn list_contracts(
     caller: Caller,
     Query(f): Query<ContractFilters>,
 ) -> Result<axum::Json<Page<Contract>>, CrmError> {
-    resource::list::<Contract>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+    resource::list_per::<Contract, _>(&state.store, &caller, &f.page, &f, |qb| f.push(qb)).await
 }
 
 /// A customer's contracts; 404 for a customer the tenant does not have.

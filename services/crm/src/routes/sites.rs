@@ -7,7 +7,7 @@ use psa_authn::Caller;
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{
     BadRequest, BodyRefused, Conflict, Denied, IdempotencyKey, IfMatch, Invalid, NotFound, Paging,
-    Stale,
+    Per, Stale,
 };
 use psa_kernel::{Idempotency, Page, PageParams, resource};
 
@@ -20,7 +20,7 @@ use crate::state::CrmState;
 psa_kernel::merge_patch!(pub SitePatch = SiteInput);
 
 #[utoipa::path(get, path = "/v1/sites", tag = "sites",
-    params(SiteFilters, Paging<Site>),
+    params(SiteFilters, Paging<Site>, Per<SiteFilters>),
     responses((status = 200, body = Page<Site>), BadRequest, Denied),
     security(("bearer" = ["customers:read"])))]
 pub async fn list_sites(
@@ -28,7 +28,7 @@ pub async fn list_sites(
     caller: Caller,
     Query(f): Query<SiteFilters>,
 ) -> Result<axum::Json<Page<Site>>, CrmError> {
-    resource::list::<Site>(&state.store, &caller, &f.page, |qb| f.push(qb)).await
+    resource::list_per::<Site, _>(&state.store, &caller, &f.page, &f, |qb| f.push(qb)).await
 }
 
 /// A customer's sites; 404 for a customer the tenant does not have.

@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 
 use psa_testkit::{Client, fixtures};
 use reqwest::StatusCode;
+use uuid::Uuid;
 
 use crate::{app, caller};
 
@@ -89,28 +90,29 @@ async fn a_cursor_is_bound_to_its_sort_and_updated_since_filters() {
     assert_eq!(names.len(), 3);
 }
 
+/// Two customers with `rows` contacts, sites and contracts each.
+async fn customers_with_rows(c: &Client, rows: usize) -> [Uuid; 2] {
+    let mut customers = [Uuid::nil(); 2];
+    for (customer, name) in customers.iter_mut().zip(["Contoso", "Initech"]) {
+        *customer = psa_testkit::id_of(&fixtures::customer(c, name).await);
+        for i in 0..rows {
+            fixtures::contact(c, *customer, &format!("contact {i}")).await;
+            c.create(
+                "/v1/sites",
+                serde_json::json!({"customer_id": customer, "name": format!("site {i}")}),
+            )
+            .await;
+            fixtures::contract(c, *customer).await;
+        }
+    }
+    customers
+}
+
 #[tokio::test]
 async fn a_customers_sub_lists_page_with_cursors_and_404_other_customers() {
     let app = app().await;
     let c = caller(&app);
-    let mut customers = Vec::new();
-    for name in ["Paged", "Neighbour"] {
-        let id = fixtures::customer(&c, name).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for i in 0..5 {
-            fixtures::contact(&c, &id, &format!("contact {i}")).await;
-            c.create(
-                "/v1/sites",
-                serde_json::json!({"customer_id": id, "name": format!("site {i}")}),
-            )
-            .await;
-            fixtures::contract(&c, &id).await;
-        }
-        customers.push(id);
-    }
-    let id = &customers[0];
+    let id = &customers_with_rows(&c, 5).await[0].to_string();
     let stranger = caller(&app);
     for sub in ["contacts", "sites", "contracts"] {
         let path = format!("/v1/customers/{id}/{sub}");
@@ -121,12 +123,24 @@ async fn a_customers_sub_lists_page_with_cursors_and_404_other_customers() {
             rows.iter().all(|r| r["customer_id"] == id.as_str()),
             "{sub}: only this customer's rows"
         );
-        c.get(&format!("/v1/customers/{}/{sub}", uuid::Uuid::now_v7()))
+        c.get(&format!("/v1/customers/{}/{sub}", Uuid::now_v7()))
             .await
             .assert_problem(StatusCode::NOT_FOUND, "not_found");
         stranger
             .get(&path)
             .await
             .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    }
+}
+
+/// Batch reads: the contacts, sites and contracts of many customers in one
+/// request (`customer_id=a,b`), the first of each with `per=customer_id`.
+#[tokio::test]
+async fn lists_read_the_rows_of_many_customers_at_once() {
+    let app = app().await;
+    let c = caller(&app);
+    let customers = customers_with_rows(&c, 3).await;
+    for list in ["/v1/contacts", "/v1/sites", "/v1/contracts"] {
+        psa_testkit::batch::reads_per_parent(&c, list, "customer_id", customers, 2).await;
     }
 }

@@ -1,4 +1,7 @@
-//! Every list: forged cursors refused on every sort, batch reads by `ids=`.
+//! Every list: forged cursors refused on every sort, batch reads by `ids=`
+//! and `per=`.
+
+use psa_testkit::batch::with_query;
 
 use super::*;
 
@@ -269,6 +272,7 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
     tx.commit().await.unwrap();
 
     let mut lists = 0;
+    let mut per_lists = 0;
     for (method, template, _) in operations(&document()) {
         let doc = document();
         let has_cursor = doc["paths"][&template][method.as_str().to_lowercase()]["parameters"]
@@ -289,6 +293,11 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
                 "/v1/notification-channels/{id}",
                 &format!("/v1/notification-channels/{channel}"),
             );
+        // A list whose filter is required: the comments of one ticket.
+        let path = match template.as_str() {
+            "/v1/ticket-comments" => format!("{path}?ticket_id={ticket}"),
+            _ => path,
+        };
         assert!(!path.contains('{'), "no parent for {template}");
         let caller = if path.starts_with("/v1/tenants") {
             &operator
@@ -298,9 +307,46 @@ async fn every_list_refuses_forged_cursors_on_every_sort() {
         let sorts = psa_testkit::cursors::refuses_forgeries_on_every_sort(caller, &path).await;
         assert!(!sorts.is_empty(), "{template} offers no sort");
         reads_in_batches(caller, &path).await;
+        let per = &doc["paths"][&template]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "per"))
+            .map(|p| p["schema"]["enum"].clone());
+        if let Some(names) = per {
+            refuses_per_without_its_filter(caller, &path, names).await;
+            per_lists += 1;
+        }
         lists += 1;
     }
     assert!(lists >= 15, "only {lists} lists were checked");
+    assert!(
+        per_lists >= 9,
+        "only {per_lists} lists with per= were checked"
+    );
+}
+
+/// `per=` names a filter the request must give (as a list of ids), and
+/// reads no further pages: 400 `invalid_per` without it or with a cursor.
+async fn refuses_per_without_its_filter(c: &Client, path: &str, names: &Value) {
+    let names: Vec<&str> = names
+        .as_array()
+        .unwrap_or_else(|| panic!("{path}: the filters per may name"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!names.is_empty(), "{path}: per names some filter");
+    for name in names {
+        let refused = if path.contains(&format!("{name}=")) {
+            format!(
+                "per={name}&cursor={}",
+                psa_http::keyset::id_cursor(false, Uuid::nil())
+            )
+        } else {
+            format!("per={name}")
+        };
+        c.get(&with_query(path, &refused))
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST, "invalid_per");
+    }
 }
 
 /// `ids=` (API.md, batch reads) gives exactly the rows named that the
@@ -315,7 +361,7 @@ async fn reads_in_batches(c: &Client, path: &str) {
         .collect();
     assert!(!ids.is_empty(), "{path}: rows with ids");
     let stranger = Uuid::now_v7().to_string();
-    let asked = format!("{path}?ids={},{stranger}", ids.join(","));
+    let asked = with_query(path, &format!("ids={},{stranger}", ids.join(",")));
     let got = c.get(&asked).await.assert_status(StatusCode::OK);
     let mut got: Vec<&str> = got
         .items()
@@ -328,7 +374,7 @@ async fn reads_in_batches(c: &Client, path: &str) {
     assert_eq!(got, want, "{asked}");
     let too_many = vec![stranger.as_str(); 101].join(",");
     for bad in ["nope", "", &too_many, "0192d1c1e0c37c2a8e3f6a1b2c3d4e5f"] {
-        c.get(&format!("{path}?ids={bad}"))
+        c.get(&with_query(path, &format!("ids={bad}")))
             .await
             .assert_problem(StatusCode::BAD_REQUEST, "invalid_ids");
     }

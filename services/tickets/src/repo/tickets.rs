@@ -1,7 +1,7 @@
 //! Tickets in `tickets.tickets`.
 
 use chrono::{DateTime, Utc};
-use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue, SqlType, Tx};
+use psa_kernel::{IdList, Keyset, Page, PageParams, SortField, SortValue, SqlType, Tx};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use utoipa::IntoParams;
@@ -185,7 +185,9 @@ pub async fn set_first_response(
 pub struct TicketFilters {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<IdList>,
+    pub contact_id: Option<IdList>,
+    pub asset_id: Option<IdList>,
     #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 200>")]
     #[param(schema_with = psa_http::formats::line::<200>)]
     pub assignee_id: Option<String>,
@@ -196,6 +198,9 @@ pub struct TicketFilters {
     #[param(ignore)]
     pub page: PageParams,
 }
+
+// A customer's, contact's or asset's tickets, for many of them at once.
+psa_http::per_filters!(TicketFilters: customer_id, contact_id, asset_id);
 
 /// The list's select with `f`'s filters: what [`list`] pages through (the
 /// plan test explains it).
@@ -212,8 +217,14 @@ pub fn list_query(f: &TicketFilters) -> QueryBuilder<Postgres> {
     if let Some(p) = f.priority {
         qb.push(" and priority = ").push_bind(p);
     }
-    if let Some(c) = f.customer_id {
-        qb.push(" and customer_id = ").push_bind(c);
+    if let Some(c) = &f.customer_id {
+        c.push_filter(&mut qb, "customer_id");
+    }
+    if let Some(c) = &f.contact_id {
+        c.push_filter(&mut qb, "contact_id");
+    }
+    if let Some(a) = &f.asset_id {
+        a.push_filter(&mut qb, "asset_id");
     }
     if let Some(a) = &f.assignee_id {
         qb.push(" and assignee_id = ").push_bind(a.clone());

@@ -1,7 +1,7 @@
 //! Time entries in `tickets.time_entries`.
 
 use chrono::{DateTime, Utc};
-use psa_kernel::{Keyset, Page, PageParams, SortField, SortValue};
+use psa_kernel::{IdList, Keyset, Page, PageParams, SortField, SortValue};
 use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::IntoParams;
@@ -131,7 +131,7 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TimeEntryFilters {
-    pub ticket_id: Option<Uuid>,
+    pub ticket_id: Option<IdList>,
     #[serde(default, deserialize_with = "psa_http::formats::query_line::<_, 200>")]
     #[param(schema_with = psa_http::formats::line::<200>)]
     pub user_id: Option<String>,
@@ -141,6 +141,9 @@ pub struct TimeEntryFilters {
     pub page: PageParams,
 }
 
+// Tickets' time entries, for many tickets at once.
+psa_http::per_filters!(TimeEntryFilters: ticket_id);
+
 /// The time-entry select with `f`'s filters: what [`list`] pages through.
 pub fn list_query(f: &TimeEntryFilters) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(
@@ -148,8 +151,8 @@ pub fn list_query(f: &TimeEntryFilters) -> QueryBuilder<Postgres> {
            billed_at, version, created_at, updated_at
          from tickets.time_entries where true",
     );
-    if let Some(t) = f.ticket_id {
-        qb.push(" and ticket_id = ").push_bind(t);
+    if let Some(t) = &f.ticket_id {
+        t.push_filter(&mut qb, "ticket_id");
     }
     if let Some(u) = &f.user_id {
         qb.push(" and user_id = ").push_bind(u.clone());

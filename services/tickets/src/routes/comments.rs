@@ -1,4 +1,5 @@
-//! `/v1/tickets/{id}/comments`: notes and answers on a ticket.
+//! `/v1/tickets/{id}/comments`: notes and answers on a ticket;
+//! `/v1/ticket-comments`: those of many tickets at once.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,11 +8,12 @@ use psa_authn::Caller;
 use psa_http::Problem;
 use psa_http::extract::{Json, PathId, Query};
 use psa_kernel::docs::{self, BadRequest, Denied, Invalid, NotFound};
-use psa_kernel::{Idempotency, Keyset, Page, PageParams, Stored, Tx};
+use psa_kernel::{Idempotency, Keyset, Page, PageParams, SortField, Stored, Tx};
 
 use crate::domain::comment::{Comment, NewComment};
 use crate::error::Error;
 use crate::events::{self, CommentAdded};
+use crate::repo::comments::CommentFilters;
 use crate::state::TicketsState;
 use crate::{TICKETS_READ, TICKETS_WRITE, repo};
 
@@ -63,7 +65,31 @@ pub async fn list_comments(
     repo::tickets::fetch(&mut tx, id)
         .await?
         .ok_or_else(Problem::not_found)?;
-    let page = repo::comments::list(&mut tx, id, &keyset).await?;
+    let page = repo::comments::list(&mut tx, &vec![id].into(), &keyset).await?;
+    tx.commit().await?;
+    Ok(axum::Json(page))
+}
+
+/// The comments of the tickets `ticket_id` names (batch reads: 1 to 100
+/// ids; a ticket the tenant does not have has none), oldest first, as
+/// `/v1/tickets/{id}/comments` lists them; `per=ticket_id` reads the
+/// first comments of each ticket.
+#[utoipa::path(get, path = "/v1/ticket-comments", tag = "tickets",
+    params(CommentFilters, docs::Paging<docs::ById>, docs::Per<CommentFilters>),
+    responses((status = 200, body = Page<Comment>), BadRequest, Denied),
+    security(("bearer" = ["tickets:read"])))]
+pub async fn list_ticket_comments(
+    State(state): State<TicketsState>,
+    caller: Caller,
+    Query(f): Query<CommentFilters>,
+) -> Result<axum::Json<Page<Comment>>, Error> {
+    let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
+    let keyset = f.page.keyset_per(&[SortField::ID], SortField::ID, &f)?;
+    let tickets = f.ticket_id.as_ref().ok_or_else(|| {
+        Problem::bad_request("ticket_id is required: the tickets whose comments to list")
+            .with_code("invalid_query")
+    })?;
+    let page = repo::comments::list(&mut tx, tickets, &keyset).await?;
     tx.commit().await?;
     Ok(axum::Json(page))
 }

@@ -75,8 +75,10 @@ pub async fn create_ticket(
 }
 
 /// Sorts: `created_at` (default), `updated_at`, `number`; `-` for descending.
+/// `customer_id`, `contact_id` and `asset_id` take lists of ids, and `per`
+/// reads the first tickets of each of them.
 #[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
-    params(TicketFilters, docs::Paging<Ticket>),
+    params(TicketFilters, docs::Paging<Ticket>, docs::Per<TicketFilters>),
     responses((status = 200, body = Page<Ticket>), BadRequest, Denied),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_tickets(
@@ -85,7 +87,9 @@ pub async fn list_tickets(
     Query(f): Query<TicketFilters>,
 ) -> Result<axum::Json<Page<Ticket>>, Error> {
     let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
-    let keyset = f.page.keyset(repo::tickets::SORTS, SortField::CREATED_AT)?;
+    let keyset = f
+        .page
+        .keyset_per(repo::tickets::SORTS, SortField::CREATED_AT, &f)?;
     let page = repo::tickets::list(&mut tx, &f, &keyset).await?;
     tx.commit().await?;
     Ok(axum::Json(page))

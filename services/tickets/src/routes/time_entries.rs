@@ -10,7 +10,6 @@ use psa_http::conditional::{IfMatch, check_if_match};
 use psa_http::extract::{Json, JsonValue, PathId, Query};
 use psa_kernel::docs::{self, BadRequest, Conflict, Denied, Invalid, NotFound, Stale};
 use psa_kernel::{Idempotency, Page, PageParams, SortField, Stored, Tx, with_etag};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::time_entry::{TimeEntry, TimeEntryInput};
@@ -55,21 +54,11 @@ pub async fn log_time(
     .await
 }
 
-/// One page in booking order; the caller has checked what the filter refers to.
-async fn page(
-    conn: &mut PgConnection,
-    filters: &TimeEntryFilters,
-) -> Result<Page<TimeEntry>, Error> {
-    let keyset = filters
-        .page
-        .keyset(repo::time_entries::SORTS, SortField::ID)?;
-    Ok(repo::time_entries::list(conn, filters, &keyset).await?)
-}
-
 /// In booking order (id), or in order of change (`sort=updated_at`; the
-/// order of an `updated_since` without a sort).
+/// order of an `updated_since` without a sort). `ticket_id` takes a list
+/// of ids, and `per=ticket_id` reads the first entries of each ticket.
 #[utoipa::path(get, path = "/v1/time-entries", tag = "time",
-    params(TimeEntryFilters, docs::Paging<TimeEntry>),
+    params(TimeEntryFilters, docs::Paging<TimeEntry>, docs::Per<TimeEntryFilters>),
     responses((status = 200, body = Page<TimeEntry>), BadRequest, Denied),
     security(("bearer" = ["tickets:read"])))]
 pub async fn list_time_entries(
@@ -78,7 +67,10 @@ pub async fn list_time_entries(
     Query(f): Query<TimeEntryFilters>,
 ) -> Result<axum::Json<Page<TimeEntry>>, Error> {
     let mut tx = Tx::begin(&state.store, &caller, TICKETS_READ.name).await?;
-    let page = page(&mut tx, &f).await?;
+    let keyset = f
+        .page
+        .keyset_per(repo::time_entries::SORTS, SortField::ID, &f)?;
+    let page = repo::time_entries::list(&mut tx, &f, &keyset).await?;
     tx.commit().await?;
     Ok(axum::Json(page))
 }
@@ -99,12 +91,12 @@ pub async fn ticket_time_entries(
     repo::tickets::fetch(&mut tx, ticket_id)
         .await?
         .ok_or_else(Problem::not_found)?;
+    let keyset = params.keyset(repo::time_entries::SORTS, SortField::ID)?;
     let filters = TimeEntryFilters {
-        ticket_id: Some(ticket_id),
-        page: params,
+        ticket_id: Some(vec![ticket_id].into()),
         ..Default::default()
     };
-    let page = page(&mut tx, &filters).await?;
+    let page = repo::time_entries::list(&mut tx, &filters, &keyset).await?;
     tx.commit().await?;
     Ok(axum::Json(page))
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod assets;
+mod batch;
 mod billing;
 mod events;
 mod kernel;
