@@ -142,6 +142,7 @@ impl RateLimiter {
                     quota: own,
                 },
                 ceiling: None,
+                cost: 1,
             },
             Some(tenant) => {
                 let limit = self.ceiling(tenant);
@@ -158,6 +159,7 @@ impl RateLimiter {
                             policy: Policy::Tenant,
                         },
                     }),
+                    cost: 1,
                 }
             }
         }
@@ -165,7 +167,14 @@ impl RateLimiter {
 
     /// Decides for one request drawing from `bucket` (and its tenant's ceiling).
     pub async fn check(&self, bucket: &Bucket) -> (Decision, Source) {
-        let cells = self.cells(bucket);
+        self.check_cost(bucket, 1).await
+    }
+
+    /// Decides for a request of `cost` units (a GraphQL query's points;
+    /// at most each quota's burst is drawn). `remaining` is in units.
+    pub async fn check_cost(&self, bucket: &Bucket, cost: u32) -> (Decision, Source) {
+        let mut cells = self.cells(bucket);
+        cells.cost = cost;
         match self.check_redis(&cells).await {
             Ok(d) => (d, Source::Redis),
             Err(e) => {
@@ -197,7 +206,7 @@ impl RateLimiter {
     fn check_local(&self, cells: &Cells) -> Decision {
         let mut map = self.local.lock().unwrap_or_else(|p| p.into_inner());
         let now = now_us();
-        let run = |c: &Cell| gcra(map.get(&c.key).copied(), now, &c.quota);
+        let run = |c: &Cell| gcra_cost(map.get(&c.key).copied(), now, &c.quota, cells.cost);
         let (own, own_tat) = run(&cells.own);
         let ceiling = cells.ceiling.as_ref().map(|c| (c, run(c)));
         if own.allowed && ceiling.is_none_or(|(_, (d, _))| d.allowed) {
@@ -308,7 +317,7 @@ impl Store {
             for cell in p.cells.iter() {
                 invocation
                     .key(&cell.key)
-                    .arg(cell.quota.emission_us())
+                    .arg(cell.quota.charge_us(p.cells.cost))
                     .arg(cell.quota.tolerance_us());
             }
         }

@@ -139,6 +139,14 @@ impl Quota {
         self.emission_us() * u64::from(self.burst.max(1))
     }
 
+    /// What a request of `cost` units draws: the emission interval that
+    /// many times, at most the whole burst (so that any one request can
+    /// pass a full bucket: a GraphQL query within its limits is never
+    /// refused for ever).
+    pub(super) fn charge_us(&self, cost: u32) -> u64 {
+        self.emission_us() * u64::from(cost.clamp(1, self.burst.max(1)))
+    }
+
     /// The verdict from what GCRA found: allowed with the TAT `ahead` µs
     /// after now, or refused with the TAT `ahead` µs after now and the next
     /// request allowed `retry` µs from now.
@@ -167,9 +175,14 @@ impl Quota {
 /// The arithmetic, in microseconds; the Lua script below does the same.
 /// Returns the verdict and the key's TAT afterwards (unchanged when refused).
 pub fn gcra(tat_us: Option<u64>, now_us: u64, q: &Quota) -> (Decision, u64) {
+    gcra_cost(tat_us, now_us, q, 1)
+}
+
+/// [`gcra`] for a request of `cost` units ([`Quota::charge_us`]).
+pub fn gcra_cost(tat_us: Option<u64>, now_us: u64, q: &Quota, cost: u32) -> (Decision, u64) {
     let tolerance = q.tolerance_us();
     let tat = tat_us.unwrap_or(now_us).max(now_us);
-    let new_tat = tat + q.emission_us();
+    let new_tat = tat + q.charge_us(cost);
     let ahead = new_tat - now_us;
     if ahead > tolerance {
         (q.decision(false, tat - now_us, ahead - tolerance), tat)

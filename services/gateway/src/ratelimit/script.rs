@@ -76,6 +76,8 @@ pub(super) struct Cell {
 pub(super) struct Cells {
     pub(super) own: Cell,
     pub(super) ceiling: Option<Cell>,
+    /// Units the request draws from each cell (1 but for GraphQL's cost).
+    pub(super) cost: u32,
 }
 
 impl Cells {
