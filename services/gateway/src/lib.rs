@@ -11,6 +11,7 @@
 
 pub mod domain;
 pub mod edge;
+pub mod graphql;
 pub mod proxy;
 pub mod ratelimit;
 pub mod repo;

@@ -32,6 +32,8 @@ pub struct GatewayState {
     pub limiter: Arc<RateLimiter>,
     pub api_keys: Arc<Mutex<HashMap<[u8; 32], CachedKey>>>,
     pub audit: mpsc::Sender<AuditEntry>,
+    /// `/graphql`: the schema and the persisted queries.
+    pub graphql: Arc<crate::graphql::Graphql>,
 }
 
 impl GatewayState {
@@ -50,6 +52,7 @@ impl GatewayState {
             limiter: Arc::new(RateLimiter::new(ctx.config.gateway.rate_limit.clone())?),
             api_keys: Arc::new(Mutex::new(HashMap::new())),
             audit,
+            graphql: Arc::new(crate::graphql::Graphql::default()),
         })
     }
 }

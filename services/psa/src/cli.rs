@@ -51,6 +51,8 @@ enum Command {
     Openapi,
     /// Print the AsyncAPI 3.0 document of every event type the modules publish.
     Asyncapi,
+    /// Print the GraphQL schema (SDL) the gateway serves at /graphql.
+    GraphqlSchema,
     /// Auth module administration.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -83,6 +85,10 @@ fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Openapi => {
             print!("{}", psa_runtime::openapi::render(&all_modules()));
+            return ExitCode::SUCCESS;
+        }
+        Command::GraphqlSchema => {
+            print!("{}", psa_gateway::graphql::sdl());
             return ExitCode::SUCCESS;
         }
         Command::Asyncapi => {
@@ -212,7 +218,7 @@ async fn dispatch(command: Command, cfg: &PlatformConfig) -> anyhow::Result<()> 
             );
             Ok(())
         }
-        Command::Openapi | Command::Asyncapi => {
+        Command::Openapi | Command::Asyncapi | Command::GraphqlSchema => {
             unreachable!("handled before configuration is loaded")
         }
         Command::Assets(AssetsCommand::ImportEol { file }) => {

@@ -1,97 +1,13 @@
 //! The `psa` command end to end, as README's first command uses it: migrate a
 //! fresh database, seed the demo, serve, and call the API with the printed token.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use uuid::Uuid;
 
-struct Server(Child);
+mod support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn psa(env: &[(String, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_psa"));
-    cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    cmd
-}
-
-/// A fresh database's name, its admin URL's server part, a directory for
-/// keys and files, a free port, and the environment that points `psa` at
-/// them (development key on, JSON logs).
-struct Setup {
-    db: String,
-    admin: String,
-    server_url: String,
-    dir: std::path::PathBuf,
-    port: u16,
-    env: Vec<(String, String)>,
-}
-
-/// Drops the test's database and removes its directory.
-async fn drop_all(admin: &str, db: &str, dir: &std::path::Path) {
-    let mut admin_conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database {db} with (force)"
-    )))
-    .execute(&mut admin_conn)
-    .await
-    .unwrap();
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-fn setup(prefix: &str) -> Setup {
-    let db = format!("{prefix}_{}", Uuid::new_v4().simple());
-    let admin = psa_testkit::admin_url();
-    let server_url = admin.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap();
-    let dir = std::env::temp_dir().join(&db);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env: Vec<(String, String)> = vec![
-        (
-            "PSA_DATABASE__ADMIN_URL".into(),
-            format!("{server_url}/{db}"),
-        ),
-        (
-            "PSA_DATABASE__URL".into(),
-            format!("postgres://{}/{db}", psa_testkit::postgres_addr()),
-        ),
-        ("PSA_AUTH__DEV__ENABLED".into(), "true".into()),
-        (
-            "PSA_AUTH__DEV__KEY_FILE".into(),
-            dir.join("key.der").display().to_string(),
-        ),
-        ("PSA_HTTP__BIND".into(), format!("127.0.0.1:{port}")),
-        (
-            "PSA_HTTP__PUBLIC_URL".into(),
-            format!("http://127.0.0.1:{port}"),
-        ),
-        (
-            "PSA_AUTH_SERVER__MASTER_KEY_FILE".into(),
-            dir.join("master.key").display().to_string(),
-        ),
-        ("PSA_AUTH_SERVER__CREATE_MASTER_KEY".into(), "true".into()),
-        ("PSA_TELEMETRY__LOG_FORMAT".into(), "json".into()),
-    ];
-    Setup {
-        db,
-        admin,
-        server_url,
-        dir,
-        port,
-        env,
-    }
-}
+use support::{Setup, drop_all, psa, serve, setup};
 
 #[tokio::test]
 async fn migrate_seed_serve_and_use_the_printed_token() {
@@ -176,23 +92,7 @@ async fn migrate_seed_serve_and_use_the_printed_token() {
             .success()
     );
 
-    let mut child = psa(&env)
-        .args(["serve", "all"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let server = Server(child);
-    // Wait for the "serving" log line: the listener is bound before it is written.
-    let mut lines = BufReader::new(stderr).lines();
-    let serving = lines
-        .by_ref()
-        .take(200)
-        .map_while(Result::ok)
-        .any(|l| l.contains("\"serving\""));
-    assert!(serving, "the server announced itself");
-    // Keep draining its log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let server = serve(&env, &["serve", "all"]);
 
     let demo = psa_testkit::Client::new(format!("http://127.0.0.1:{port}")).bearer(&token);
     let res = demo.get("/v1/customers").await;
@@ -267,25 +167,6 @@ fn a_wrong_config_key_fails_at_start_naming_it() {
     assert!(err.contains("max_conections"), "{err}");
 }
 
-/// `psa serve notify` started in the background, announced and drained.
-fn serve_notify(env: &[(String, String)]) -> Server {
-    let mut child = psa(env)
-        .args(["serve", "notify"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let serving = lines
-        .by_ref()
-        .take(200)
-        .map_while(Result::ok)
-        .any(|l| l.contains("\"serving\""));
-    assert!(serving, "notify announced itself");
-    std::thread::spawn(move || lines.for_each(drop));
-    Server(child)
-}
-
 /// notify killed (SIGKILL) with 100 deliveries pending, then restarted:
 /// every one is delivered, and none twice to a receiver that had answered.
 /// One delivery at a time to the endpoint, and the 30th is answered only
@@ -339,7 +220,7 @@ async fn notify_killed_mid_delivery_delivers_everything_once() {
     answers.push(json!({"status": 200, "delay_ms": 3000}));
     r.script("/hook", json!(answers), json!({"status": 200}))
         .await;
-    let mut server = serve_notify(&env);
+    let mut server = serve(&env, &["serve", "notify"]);
     let api = psa_testkit::Client::new(format!("http://127.0.0.1:{port}")).bearer(&token);
     let hook = api
         .create(
@@ -364,7 +245,7 @@ async fn notify_killed_mid_delivery_delivers_everything_once() {
     let under_way = r.wait_for("/hook", 30).await[29]["webhook_id"].clone();
     let _ = server.0.kill();
     let _ = server.0.wait();
-    let _server = serve_notify(&env);
+    let _server = serve(&env, &["serve", "notify"]);
 
     let got = eventually("every event delivered", || async {
         let got = r.received("/hook").await;

@@ -1,4 +1,5 @@
-//! Platform-wide checks: the merged OpenAPI document is the checked-in one,
+//! Platform-wide checks: the merged OpenAPI document and the GraphQL schema
+//! are the checked-in ones,
 //! and every module's tables and roles keep tenants apart.
 
 use psa_testkit::TestApp;
@@ -13,6 +14,19 @@ fn openapi_document_matches_the_checked_in_copy() {
     assert!(
         generated == checked_in,
         "openapi/psa.json is out of date; run: cargo run -q -p psa -- openapi > openapi/psa.json"
+    );
+}
+
+/// `openapi/schema.graphql` must be the schema `/graphql` serves. To
+/// update it: `cargo run -q -p psa -- graphql-schema > openapi/schema.graphql`
+#[test]
+fn graphql_schema_matches_the_checked_in_copy() {
+    let generated = psa_gateway::graphql::sdl();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/schema.graphql");
+    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        generated == checked_in,
+        "openapi/schema.graphql is out of date; run: cargo run -q -p psa -- graphql-schema > openapi/schema.graphql"
     );
 }
 

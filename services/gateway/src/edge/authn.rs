@@ -15,7 +15,7 @@ use crate::ratelimit::Bucket;
 use crate::state::{CachedKey, GatewayState};
 
 /// Who is calling, as far as rate limits and the audit log are concerned.
-pub(super) struct Identity {
+pub(crate) struct Identity {
     pub caller: Option<Caller>,
     pub bucket: Bucket,
 }
@@ -36,7 +36,7 @@ fn token_problem(err: TokenError) -> Problem {
     }
 }
 
-pub(super) async fn authenticate(
+pub(crate) async fn authenticate(
     state: &GatewayState,
     req: &mut Request,
 ) -> Result<Identity, Problem> {

@@ -8,18 +8,19 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use psa_authn::Verified;
+use psa_authn::{Caller, Verified};
 use psa_http::Problem;
 use psa_http::layers::RouteLabel;
 use uuid::Uuid;
 
 use super::authn::{Identity, authenticate};
+use crate::domain::audit::AuditEntry;
 use crate::proxy::{self, Upstream};
 use crate::ratelimit::{self, Bucket, Decision, Source};
 use crate::state::GatewayState;
 
 /// The fields of the quota that applied (see [`ratelimit::verdict`]).
-fn rate_headers(headers: &mut HeaderMap, d: &Decision) {
+pub(crate) fn rate_headers(headers: &mut HeaderMap, d: &Decision) {
     use std::fmt::Write as _;
     let policy = d.policy.name();
     let mut field = String::with_capacity(32);
@@ -48,7 +49,7 @@ static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
-fn rate_limited(d: &Decision) -> Response {
+pub(crate) fn rate_limited(d: &Decision) -> Response {
     let mut res = Problem::new(StatusCode::TOO_MANY_REQUESTS)
         .with_detail("rate limit exceeded")
         .with_header(header::RETRY_AFTER, HeaderValue::from(d.retry_after_secs))
@@ -57,7 +58,7 @@ fn rate_limited(d: &Decision) -> Response {
     res
 }
 
-fn client_ip(peer: Option<SocketAddr>) -> Bucket {
+pub(crate) fn client_ip(peer: Option<SocketAddr>) -> Bucket {
     Bucket::ip(&peer.map(|p| p.ip().to_string()).unwrap_or_default())
 }
 
@@ -86,38 +87,15 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
             bucket: client_ip(peer),
         }
     } else {
-        match authenticate(&state, &mut req).await {
+        match identify(&state, &mut req, peer).await {
             Ok(id) => id,
-            Err(p) => {
-                // Failed credentials count against the client's address, so
-                // guessing is slowed down like any other unauthenticated traffic.
-                if state.config.gateway.rate_limit.enabled {
-                    let (d, _) = state.limiter.check(&client_ip(peer)).await;
-                    if !d.allowed {
-                        return labelled(rate_limited(&d), prefix);
-                    }
-                }
-                return labelled(p.into_response(), prefix);
-            }
+            Err(res) => return labelled(res, prefix),
         }
     };
 
-    let decision = if state.config.gateway.rate_limit.enabled {
-        let (d, source) = state.limiter.check(&identity.bucket).await;
-        if source == Source::Closed {
-            return labelled(
-                Problem::service_unavailable("rate limiting is unavailable", 1).into_response(),
-                prefix,
-            );
-        }
-        if !d.allowed {
-            metrics::counter!("gateway_rate_limited_total", "policy" => d.policy.name())
-                .increment(1);
-            return labelled(rate_limited(&d), prefix);
-        }
-        Some(d)
-    } else {
-        None
+    let decision = match admit(&state, &identity.bucket).await {
+        Ok(d) => d,
+        Err(res) => return labelled(res, prefix),
     };
 
     let method = req.method().clone();
@@ -143,26 +121,102 @@ pub(super) async fn edge(State(state): State<GatewayState>, mut req: Request) ->
     if let Some(d) = decision {
         rate_headers(res.headers_mut(), &d);
     }
-    if let Some(request_id) = request_id
-        && let Some(caller) = caller.as_deref().filter(|c| c.tenant_id.is_some())
-    {
-        let entry = crate::domain::audit::AuditEntry {
-            id: Uuid::now_v7(),
-            tenant_id: caller.tenant_id.unwrap_or_default(),
+    if let (Some(request_id), Some(caller)) = (request_id, caller.as_deref()) {
+        record_write(
+            &state.audit,
+            caller,
             request_id,
-            subject: caller.subject.clone(),
-            client_id: caller.client_id.clone(),
-            method: method.to_string(),
-            path: path.to_owned(),
-            resource_id: resource_id(path, res.headers()),
-            status: res.status().as_u16() as i16,
-            created_at: chrono::Utc::now(),
-        };
-        if state.audit.send(entry).await.is_err() {
-            tracing::error!("the audit writer is gone; an audit entry was not recorded");
-        }
+            &method,
+            path,
+            res.headers(),
+            res.status(),
+        )
+        .await;
     }
     labelled(res, prefix)
+}
+
+/// The caller of a request that needs credentials, or the answer to give:
+/// 401 (or 429 when the client's address has guessed too often — failed
+/// credentials count against it, so guessing is slowed down like any other
+/// unauthenticated traffic). An API key is exchanged and the request's
+/// `Authorization` replaced by the token it is exchanged for.
+pub(crate) async fn identify(
+    state: &GatewayState,
+    req: &mut Request,
+    peer: Option<SocketAddr>,
+) -> Result<Identity, Response> {
+    match authenticate(state, req).await {
+        Ok(id) => Ok(id),
+        Err(p) => {
+            if state.config.gateway.rate_limit.enabled {
+                let (d, _) = state.limiter.check(&client_ip(peer)).await;
+                if !d.allowed {
+                    return Err(rate_limited(&d));
+                }
+            }
+            Err(p.into_response())
+        }
+    }
+}
+
+/// One request drawn from `bucket` (when rate limits are on): the decision
+/// for the `RateLimit` fields, or the 429 (503 when the limiter cannot
+/// decide and fails closed) to answer instead.
+pub(crate) async fn admit(
+    state: &GatewayState,
+    bucket: &Bucket,
+) -> Result<Option<Decision>, Response> {
+    if !state.config.gateway.rate_limit.enabled {
+        return Ok(None);
+    }
+    let (d, source) = state.limiter.check(bucket).await;
+    verdict(d, source).map(Some)
+}
+
+/// A limiter's verdict as the front door answers it.
+pub(crate) fn verdict(d: Decision, source: Source) -> Result<Decision, Response> {
+    if source == Source::Closed {
+        return Err(
+            Problem::service_unavailable("rate limiting is unavailable", 1).into_response(),
+        );
+    }
+    if !d.allowed {
+        metrics::counter!("gateway_rate_limited_total", "policy" => d.policy.name()).increment(1);
+        return Err(rate_limited(&d));
+    }
+    Ok(d)
+}
+
+/// A write made for `caller` goes to the audit log (through its writer),
+/// whether it came through the front door or a GraphQL mutation.
+pub(crate) async fn record_write(
+    audit: &tokio::sync::mpsc::Sender<AuditEntry>,
+    caller: &Caller,
+    request_id: String,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    status: StatusCode,
+) {
+    let Some(tenant_id) = caller.tenant_id else {
+        return;
+    };
+    let entry = AuditEntry {
+        id: Uuid::now_v7(),
+        tenant_id,
+        request_id,
+        subject: caller.subject.clone(),
+        client_id: caller.client_id.clone(),
+        method: method.to_string(),
+        path: path.to_owned(),
+        resource_id: resource_id(path, headers),
+        status: status.as_u16() as i16,
+        created_at: chrono::Utc::now(),
+    };
+    if audit.send(entry).await.is_err() {
+        tracing::error!("the audit writer is gone; an audit entry was not recorded");
+    }
 }
 
 fn labelled(mut res: Response, prefix: &'static str) -> Response {

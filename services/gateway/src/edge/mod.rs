@@ -3,8 +3,8 @@
 //! behind authentication, rate limits, the audit log of writes, CORS and
 //! security headers; plus the merged OpenAPI document, docs and health.
 
-mod authn;
-mod forward;
+pub(crate) mod authn;
+pub(crate) mod forward;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -109,8 +109,19 @@ pub fn app(
     // The edge is the fallback handler itself, not a router of its own: a
     // request to a module passes one router, then the module's.
     let front = Arc::new(FrontHeaders::new(&cfg.gateway.cors_allowed_origins));
+    let graphql = Router::new()
+        .route(
+            "/graphql",
+            axum::routing::get(crate::graphql::http::get).post(crate::graphql::http::post),
+        )
+        .route(
+            "/graphql/assets/{file}",
+            axum::routing::get(crate::graphql::http::asset),
+        )
+        .with_state(state.clone());
     let router = Router::new()
         .merge(docs)
+        .merge(graphql)
         .merge(psa_http::health::routes(checks))
         .fallback_service(forward::edge.with_state(state))
         .layer(axum::middleware::from_fn_with_state(front, front_headers));
@@ -210,7 +221,8 @@ async fn front_headers(
         h.insert(header::ACCESS_CONTROL_MAX_AGE, front.max_age.clone());
         return res;
     }
-    let api = req.uri().path().starts_with("/v1/");
+    let path = req.uri().path();
+    let api = path.starts_with("/v1/") || path == "/graphql";
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.append(header::VARY, front.vary.clone());
@@ -231,11 +243,13 @@ async fn front_headers(
         HeaderValue::from_static("no-referrer"),
     );
     if api {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // GraphiQL's page (at /graphql) brings its own policy.
+        h.entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'",
+            ));
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
     }
     res
 }

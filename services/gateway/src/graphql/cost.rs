@@ -1,0 +1,503 @@
+//! Limits before execution, and what a query costs.
+//!
+//! Every connection needs `first` or `last` (1 to 100). A query's cost is
+//! the number of objects it could return: a connection costs its page size
+//! times what one of its nodes costs (at least 1), any other object field 1
+//! plus its own selection, a scalar nothing — so `customers(first: 50)`
+//! with `tickets(first: 10)` and `assets(first: 10)` inside costs
+//! 50 × (10 + 10) = 1000. Depth is the deepest nesting of fields. A query
+//! deeper than [`MAX_DEPTH`] or costlier than [`MAX_COST`] is refused when
+//! it is parsed, so no resolver runs; the cost of a valid one is charged to
+//! the caller's rate-limit bucket before it executes. Introspection alone
+//! (`__schema`, `__type`) is bounded by the schema's size: it is allowed
+//! deeper ([`INTROSPECTION_DEPTH`]) and costs 1.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+};
+use async_graphql::{Name, Positioned, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+
+use super::downstream::Downstream;
+use super::page::MAX_PAGE;
+use crate::ratelimit::{Bucket, Decision, RateLimiter, Source};
+
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_COST: u64 = 1000;
+pub const INTROSPECTION_DEPTH: usize = 32;
+
+/// The fields that are connections (and so need `first` or `last`); the
+/// schema test keeps this list equal to the schema's.
+pub const CONNECTIONS: &[&str] = &[
+    "customers",
+    "contacts",
+    "sites",
+    "contracts",
+    "tickets",
+    "comments",
+    "timeEntries",
+    "assets",
+    "licenses",
+    "invoices",
+];
+
+/// Fields that only wrap a connection's nodes: no cost of their own.
+const WRAPPERS: &[&str] = &["edges", "node", "pageInfo"];
+
+/// What a query asks for, measured from its text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Measure {
+    pub cost: u64,
+    pub depth: usize,
+    pub introspection: bool,
+}
+
+/// One request's account: its limiter and bucket, what it asked, what it
+/// got, and the rate-limit decision.
+pub struct Gate {
+    pub operation: Option<String>,
+    pub limiter: Option<(Arc<RateLimiter>, Bucket)>,
+    pub downstream: Arc<Downstream>,
+    /// Objects returned so far.
+    pub actual: AtomicU64,
+    pub state: Mutex<GateState>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GateState {
+    pub requested: Option<u64>,
+    pub remaining: Option<u32>,
+    /// The limiter's decision when it allowed the query (for the
+    /// `RateLimit` fields).
+    pub decision: Option<Decision>,
+    /// The refusal when the bucket had not enough left (or the limiter
+    /// could not decide: `fail_mode = closed`).
+    pub refused: Option<(Decision, Source)>,
+}
+
+impl Gate {
+    pub fn new(
+        operation: Option<String>,
+        limiter: Option<(Arc<RateLimiter>, Bucket)>,
+        downstream: Arc<Downstream>,
+    ) -> Self {
+        Self {
+            operation,
+            limiter,
+            downstream,
+            actual: AtomicU64::new(0),
+            state: Mutex::new(GateState::default()),
+        }
+    }
+
+    /// Draws one unit for a request that never reached validation (it
+    /// did not parse, or exceeded a limit): refusing it costs something too.
+    pub async fn charge_unit(&self) {
+        self.state().requested = Some(1);
+        let _ = self.charge(1).await;
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn snapshot(&self) -> GateState {
+        self.state().clone()
+    }
+
+    async fn charge(&self, cost: u64) -> Result<(), ServerError> {
+        let Some((limiter, bucket)) = &self.limiter else {
+            return Ok(());
+        };
+        let units = u32::try_from(cost.max(1)).unwrap_or(u32::MAX);
+        let (d, source) = limiter.check_cost(bucket, units).await;
+        if source == Source::Closed {
+            self.state().refused = Some((d, source));
+            return Err(coded(
+                ServerError::new("rate limiting is unavailable", None),
+                "UNAVAILABLE",
+            ));
+        }
+        if !d.allowed {
+            metrics::counter!("gateway_rate_limited_total", "policy" => d.policy.name())
+                .increment(1);
+            let retry = d.retry_after_secs;
+            self.state().refused = Some((d, source));
+            return Err(coded(
+                ServerError::new(
+                    format!("rate limit exceeded: this query costs {cost}; retry in {retry} s"),
+                    None,
+                ),
+                "RATE_LIMITED",
+            ));
+        }
+        let mut state = self.state();
+        state.remaining = Some(d.remaining);
+        state.decision = Some(d);
+        Ok(())
+    }
+}
+
+/// Sets `extensions.code` unless the error has one.
+pub fn coded(mut e: ServerError, code: &str) -> ServerError {
+    let ext = e.extensions.get_or_insert_with(Default::default);
+    if ext.get("code").is_none() {
+        ext.set("code", code);
+    }
+    e
+}
+
+fn refuse(message: impl Into<String>, code: &str) -> ServerError {
+    coded(ServerError::new(message, None), code)
+}
+
+/// Measures the operation the request runs; `Ok(None)` when the document
+/// does not name it (validation reports that).
+pub fn measure(
+    doc: &ExecutableDocument,
+    operation: Option<&str>,
+    variables: &Variables,
+) -> Result<Option<Measure>, ServerError> {
+    let op = match (&doc.operations, operation) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+            Some(op) => op,
+            None => return Ok(None),
+        },
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().expect("one operation")
+        }
+        _ => return Ok(None),
+    };
+    let defaults: HashMap<Name, Value> = op
+        .node
+        .variable_definitions
+        .iter()
+        .filter_map(|d| {
+            d.node
+                .default_value
+                .as_ref()
+                .map(|v| (d.node.name.node.clone(), v.node.clone()))
+        })
+        .collect();
+    let walk = Walk {
+        fragments: &doc.fragments,
+        variables,
+        defaults: &defaults,
+    };
+    let (cost, depth) = walk.selections(&op.node.selection_set.node, 0)?;
+    let introspection = !op.node.selection_set.node.items.is_empty()
+        && walk
+            .fields(&op.node.selection_set.node, 0)?
+            .iter()
+            .all(|f| f.starts_with("__"));
+    Ok(Some(Measure {
+        cost,
+        depth,
+        introspection,
+    }))
+}
+
+struct Walk<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    variables: &'a Variables,
+    defaults: &'a HashMap<Name, Value>,
+}
+
+/// Fragments nest at most this deep (cycles are refused by validation
+/// later; this bounds the walk before it).
+const FRAGMENT_NESTING: usize = 64;
+
+impl Walk<'_> {
+    /// The names of a selection's fields, fragments spread.
+    fn fields(&self, set: &SelectionSet, nesting: usize) -> Result<Vec<String>, ServerError> {
+        let mut names = Vec::new();
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => names.push(f.node.name.node.to_string()),
+                Selection::InlineFragment(i) => {
+                    names.extend(self.fields(&i.node.selection_set.node, nesting + 1)?)
+                }
+                Selection::FragmentSpread(s) => {
+                    if let Some(def) = self.spread(&s.node.fragment_name.node, nesting)? {
+                        names.extend(self.fields(&def.selection_set.node, nesting + 1)?);
+                    }
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    fn spread(
+        &self,
+        name: &Name,
+        nesting: usize,
+    ) -> Result<Option<&FragmentDefinition>, ServerError> {
+        if nesting > FRAGMENT_NESTING {
+            return Err(refuse("fragments nest too deep", "GRAPHQL_VALIDATION_FAILED"));
+        }
+        Ok(self.fragments.get(name).map(|d| &d.node))
+    }
+
+    /// A page size argument's value, variables resolved.
+    fn int_arg(&self, field: &async_graphql::parser::types::Field, name: &str) -> Option<Value> {
+        let (_, v) = field.arguments.iter().find(|(n, _)| n.node == name)?;
+        v.node
+            .clone()
+            .into_const_with(|var| {
+                self.variables
+                    .get(&var)
+                    .or_else(|| self.defaults.get(&var))
+                    .cloned()
+                    .ok_or(())
+            })
+            .ok()
+            .filter(|v| *v != Value::Null)
+    }
+
+    /// (cost, depth) of a selection set.
+    fn selections(&self, set: &SelectionSet, nesting: usize) -> Result<(u64, usize), ServerError> {
+        let (mut cost, mut depth) = (0u64, 0usize);
+        for item in &set.items {
+            let (c, d) = match &item.node {
+                Selection::Field(f) => self.field(&f.node, nesting)?,
+                Selection::InlineFragment(i) => {
+                    self.selections(&i.node.selection_set.node, nesting + 1)?
+                }
+                Selection::FragmentSpread(s) => {
+                    match self.spread(&s.node.fragment_name.node, nesting)? {
+                        Some(def) => self.selections(&def.selection_set.node, nesting + 1)?,
+                        None => (0, 0),
+                    }
+                }
+            };
+            cost = cost.saturating_add(c);
+            depth = depth.max(d);
+        }
+        Ok((cost, depth))
+    }
+
+    fn field(
+        &self,
+        f: &async_graphql::parser::types::Field,
+        nesting: usize,
+    ) -> Result<(u64, usize), ServerError> {
+        let name = f.name.node.as_str();
+        let (inner, depth) = self.selections(&f.selection_set.node, nesting)?;
+        let depth = depth + 1;
+        if name.starts_with("__") {
+            return Ok((0, depth));
+        }
+        if CONNECTIONS.contains(&name) {
+            let page = |arg: &str| match self.int_arg(f, arg) {
+                None => Ok(None),
+                Some(Value::Number(n)) => match n.as_i64() {
+                    Some(n) if (1..=i64::from(MAX_PAGE)).contains(&n) => Ok(Some(n as u64)),
+                    _ => Err(()),
+                },
+                Some(_) => Err(()),
+            };
+            let bad = || {
+                let at = f.alias.as_ref().map_or(name, |a| a.node.as_str());
+                refuse(
+                    format!("{at}: give either first or last, from 1 to {MAX_PAGE}"),
+                    "VALIDATION_FAILED",
+                )
+            };
+            let n = match (page("first"), page("last")) {
+                (Ok(Some(n)), Ok(None)) | (Ok(None), Ok(Some(n))) => n,
+                _ => return Err(bad()),
+            };
+            return Ok((n.saturating_mul(inner.max(1)), depth));
+        }
+        if f.selection_set.node.items.is_empty() {
+            Ok((0, depth))
+        } else if WRAPPERS.contains(&name) {
+            Ok((inner, depth))
+        } else {
+            Ok((inner.saturating_add(1), depth))
+        }
+    }
+}
+
+/// The limits, per request.
+pub struct Limits;
+
+impl ExtensionFactory for Limits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(LimitsExtension {
+            measure: Mutex::new(None),
+        })
+    }
+}
+
+struct LimitsExtension {
+    measure: Mutex<Option<Measure>>,
+}
+
+impl LimitsExtension {
+    fn measured(&self) -> Option<Measure> {
+        *self.measure.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for LimitsExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut res = next.run(ctx).await;
+        for e in &mut res.errors {
+            *e = coded(e.clone(), "VALIDATION_FAILED");
+        }
+        if let Some(gate) = ctx.data_opt::<Arc<Gate>>() {
+            let state = gate.snapshot();
+            let requested = self
+                .measured()
+                .map(|m| if m.introspection { 1 } else { m.cost });
+            let cost = serde_json::json!({
+                "requested": requested,
+                "actual": gate.actual.load(Ordering::Relaxed),
+                "remaining": state.remaining,
+            });
+            res.extensions.insert(
+                "cost".to_owned(),
+                Value::from_json(cost).unwrap_or(Value::Null),
+            );
+            let calls = serde_json::to_value(gate.downstream.calls()).unwrap_or_default();
+            res.extensions.insert(
+                "downstream".to_owned(),
+                Value::from_json(calls).unwrap_or(Value::Null),
+            );
+        }
+        res
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        let doc = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
+        let operation = ctx
+            .data_opt::<Arc<Gate>>()
+            .and_then(|g| g.operation.clone());
+        let Some(m) = measure(&doc, operation.as_deref(), variables)? else {
+            return Ok(doc);
+        };
+        *self.measure.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
+        let max_depth = if m.introspection {
+            INTROSPECTION_DEPTH
+        } else {
+            MAX_DEPTH
+        };
+        if m.depth > max_depth {
+            return Err(refuse(
+                format!("the query is nested {} deep; at most {max_depth}", m.depth),
+                "MAX_DEPTH_EXCEEDED",
+            ));
+        }
+        if !m.introspection && m.cost > MAX_COST {
+            return Err(refuse(
+                format!("the query costs {} points; at most {MAX_COST}", m.cost),
+                "MAX_COST_EXCEEDED",
+            ));
+        }
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| coded(e, "GRAPHQL_VALIDATION_FAILED"))
+                .collect::<Vec<_>>()
+        })?;
+        if let (Some(gate), Some(m)) = (ctx.data_opt::<Arc<Gate>>(), self.measured()) {
+            let cost = if m.introspection { 1 } else { m.cost };
+            gate.state().requested = Some(cost);
+            gate.charge(cost).await.map_err(|e| vec![e])?;
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(query: &str, vars: serde_json::Value) -> Result<Measure, String> {
+        let doc = async_graphql::parser::parse_query(query).map_err(|e| e.to_string())?;
+        let vars = Variables::from_json(vars);
+        measure(&doc, None, &vars)
+            .map(|m| m.expect("one operation"))
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn a_connection_costs_its_page_times_its_nodes() {
+        let seed = "{ customer(id: \"x\") { name tickets(status: OPEN, first: 20) { edges { node { id title priority } } } assets(first: 20) { edges { node { name type } } } } }";
+        assert_eq!(measured(seed, serde_json::json!({})).unwrap().cost, 41);
+        let fifty = "{ customers(first: 50) { edges { node { name tickets(first: 10) { edges { node { id } } } assets(first: 10) { edges { node { id } } } } } } }";
+        let m = measured(fifty, serde_json::json!({})).unwrap();
+        assert_eq!(m.cost, 1000);
+        let over = fifty.replace("assets(first: 10)", "assets(first: 10) { pageInfo { hasNextPage } } x: assets(first: 1)");
+        assert_eq!(measured(&over, serde_json::json!({})).unwrap().cost, 50 * 21);
+        let fragment = "query($n: Int = 3) { ...F } fragment F on Query { tickets(first: $n) { edges { node { customer { name } } } } }";
+        assert_eq!(measured(fragment, serde_json::json!({})).unwrap().cost, 3);
+        assert_eq!(measured(fragment, serde_json::json!({"n": 7})).unwrap().cost, 7);
+    }
+
+    #[test]
+    fn page_sizes_are_required_and_bounded() {
+        for bad in [
+            "{ customers { edges { node { id } } } }",
+            "{ customers(first: 101) { edges { node { id } } } }",
+            "{ customers(first: 0) { edges { node { id } } } }",
+            "{ customers(first: 5, last: 5) { edges { node { id } } } }",
+            "{ customers(first: \"5\") { edges { node { id } } } }",
+            "query($n: Int) { customers(first: $n) { edges { node { id } } } }",
+        ] {
+            assert!(measured(bad, serde_json::json!({})).is_err(), "{bad}");
+        }
+        assert!(measured("{ customers(last: 100) { edges { node { id } } } }", serde_json::json!({})).is_ok());
+    }
+
+    #[test]
+    fn depth_counts_every_field_and_introspection_is_marked() {
+        let m = measured("{ customer(id: \"x\") { tickets(first: 1) { edges { node { id } } } } }", serde_json::json!({})).unwrap();
+        assert_eq!(m.depth, 5);
+        assert!(!m.introspection);
+        let m = measured("{ __schema { types { name } } }", serde_json::json!({})).unwrap();
+        assert!(m.introspection);
+        assert_eq!(m.cost, 0);
+    }
+
+    #[test]
+    fn connections_are_the_schemas_paged_fields() {
+        let sdl = crate::graphql::sdl();
+        let mut paged: Vec<&str> = sdl
+            .lines()
+            .filter(|l| l.contains("(first: Int"))
+            .filter_map(|l| l.trim().split('(').next())
+            .collect();
+        paged.sort_unstable();
+        paged.dedup();
+        let mut listed = CONNECTIONS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(paged, listed);
+    }
+}
