@@ -506,7 +506,8 @@ impl Keyset {
     }
 
     /// The page from the `limit + 1` rows fetched; `key` gives a row's
-    /// value of the sort field and its id.
+    /// value of the sort field and its id (for the `id` sort, which every
+    /// list may offer, the id alone: `key`'s value is not asked).
     pub fn page<T>(
         &self,
         mut rows: Vec<T>,
@@ -523,6 +524,11 @@ impl Keyset {
         let next_cursor = if has_more {
             rows.last().map(|last| {
                 let (value, id) = key(last, self.field.name);
+                let value = if self.field.name == SortField::ID.name {
+                    SortValue::Uuid(id)
+                } else {
+                    value
+                };
                 encode_cursor(&self.sort_key(), &value, id)
             })
         } else {

@@ -2,7 +2,8 @@
 //! receiver of Standard Webhooks that verifies every delivery with PyPI's
 //! `standardwebhooks` and answers as a test scripts it (also the HTTP
 //! stand-in of Teams and Twilio), and an SMTP server (PyPI's `aiosmtpd`)
-//! that requires STARTTLS and AUTH.
+//! that requires STARTTLS and AUTH; a stock GraphQL client (PyPI's `gql`)
+//! and a headless Chromium render check (`scripts/browser`).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -181,6 +182,45 @@ impl Drop for SmtpServer {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A query sent by a stock GraphQL client (PyPI's `gql`, which fetches the
+/// schema by introspection and validates the query against it first):
+/// `{"data": …, "errors": […]}` as the server answered. Panics when the
+/// client refused the query or could not reach the server.
+pub async fn graphql_client(url: &str, token: &str, query: &str, variables: &Value) -> Value {
+    let out = tokio::process::Command::new(format!("{}/scripts/peers", root()))
+        .arg("graphql-client")
+        .arg(url)
+        .args(["--token", token, "--query", query, "--variables"])
+        .arg(variables.to_string())
+        .output()
+        .await
+        .expect("scripts/peers runs");
+    assert!(
+        out.status.success(),
+        "the GraphQL client: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the client prints JSON")
+}
+
+/// Whether `url` renders in headless Chromium with no request leaving the
+/// host (`scripts/browser render-check`), and what the check printed. With
+/// a token the check also runs `{ __typename }` from GraphiQL's editor.
+pub async fn render_check(url: &str, token: Option<&str>) -> (bool, String) {
+    let mut cmd = tokio::process::Command::new(format!("{}/scripts/browser", root()));
+    cmd.args(["render-check", url]);
+    if let Some(t) = token {
+        cmd.args(["--token", t]);
+    }
+    let out = cmd.output().await.expect("scripts/browser runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
 }
 
 fn root() -> &'static str {

@@ -8,9 +8,12 @@
 //! 50 × (10 + 10) = 1000. Depth is the deepest nesting of fields. A query
 //! deeper than [`MAX_DEPTH`] or costlier than [`MAX_COST`] is refused when
 //! it is parsed, so no resolver runs; the cost of a valid one is charged to
-//! the caller's rate-limit bucket before it executes. Introspection alone
-//! (`__schema`, `__type`) is bounded by the schema's size: it is allowed
-//! deeper ([`INTROSPECTION_DEPTH`]) and costs 1.
+//! the caller's rate-limit bucket before it executes, at
+//! [`POINTS_PER_REQUEST`] points for each request the bucket allows (so
+//! that query draws 100 requests, about the 101 REST calls it replaces,
+//! and `extensions.cost.remaining` is the bucket's remainder in points).
+//! Introspection alone (`__schema`, `__type`) is bounded by the schema's
+//! size: it is allowed deeper ([`INTROSPECTION_DEPTH`]) and costs 1.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +25,9 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{
+    Name, Positioned, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+};
 
 use super::downstream::Downstream;
 use super::page::MAX_PAGE;
@@ -31,6 +36,14 @@ use crate::ratelimit::{Bucket, Decision, RateLimiter, Source};
 pub const MAX_DEPTH: usize = 10;
 pub const MAX_COST: u64 = 1000;
 pub const INTROSPECTION_DEPTH: usize = 32;
+/// What one request of the caller's rate-limit quota is worth in points:
+/// a REST list call returns a page of objects, a point is one object.
+pub const POINTS_PER_REQUEST: u64 = 10;
+
+/// The requests a query of `cost` points draws from the bucket (at least 1).
+pub fn requests_for(cost: u64) -> u32 {
+    u32::try_from(cost.div_ceil(POINTS_PER_REQUEST).max(1)).unwrap_or(u32::MAX)
+}
 
 /// The fields that are connections (and so need `first` or `last`); the
 /// schema test keeps this list equal to the schema's.
@@ -72,7 +85,8 @@ pub struct Gate {
 #[derive(Debug, Clone, Default)]
 pub struct GateState {
     pub requested: Option<u64>,
-    pub remaining: Option<u32>,
+    /// The bucket's remainder after this query, in points.
+    pub remaining: Option<u64>,
     /// The limiter's decision when it allowed the query (for the
     /// `RateLimit` fields).
     pub decision: Option<Decision>,
@@ -115,8 +129,7 @@ impl Gate {
         let Some((limiter, bucket)) = &self.limiter else {
             return Ok(());
         };
-        let units = u32::try_from(cost.max(1)).unwrap_or(u32::MAX);
-        let (d, source) = limiter.check_cost(bucket, units).await;
+        let (d, source) = limiter.check_cost(bucket, requests_for(cost)).await;
         if source == Source::Closed {
             self.state().refused = Some((d, source));
             return Err(coded(
@@ -138,7 +151,7 @@ impl Gate {
             ));
         }
         let mut state = self.state();
-        state.remaining = Some(d.remaining);
+        state.remaining = Some(u64::from(d.remaining) * POINTS_PER_REQUEST);
         state.decision = Some(d);
         Ok(())
     }
@@ -240,7 +253,10 @@ impl Walk<'_> {
         nesting: usize,
     ) -> Result<Option<&FragmentDefinition>, ServerError> {
         if nesting > FRAGMENT_NESTING {
-            return Err(refuse("fragments nest too deep", "GRAPHQL_VALIDATION_FAILED"));
+            return Err(refuse(
+                "fragments nest too deep",
+                "GRAPHQL_VALIDATION_FAILED",
+            ));
         }
         Ok(self.fragments.get(name).map(|d| &d.node))
     }
@@ -333,17 +349,25 @@ impl ExtensionFactory for Limits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(LimitsExtension {
             measure: Mutex::new(None),
+            gate: Mutex::new(None),
         })
     }
 }
 
 struct LimitsExtension {
     measure: Mutex<Option<Measure>>,
+    /// The request's gate, kept when the query is parsed: the request hook
+    /// runs before the request's data is attached, so it cannot look it up.
+    gate: Mutex<Option<Arc<Gate>>>,
 }
 
 impl LimitsExtension {
     fn measured(&self) -> Option<Measure> {
         *self.measure.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn gate(&self) -> Option<Arc<Gate>> {
+        self.gate.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -354,7 +378,12 @@ impl Extension for LimitsExtension {
         for e in &mut res.errors {
             *e = coded(e.clone(), "VALIDATION_FAILED");
         }
-        if let Some(gate) = ctx.data_opt::<Arc<Gate>>() {
+        if let Some(gate) = self.gate() {
+            if gate.snapshot().requested.is_none() {
+                // Refused before validation (it did not parse, or went over
+                // a limit): that costs one request too.
+                gate.charge_unit().await;
+            }
             let state = gate.snapshot();
             let requested = self
                 .measured()
@@ -384,6 +413,7 @@ impl Extension for LimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        *self.gate.lock().unwrap_or_else(|p| p.into_inner()) = ctx.data_opt::<Arc<Gate>>().cloned();
         let doc = next
             .run(ctx, query, variables)
             .await
@@ -454,11 +484,31 @@ mod tests {
         let fifty = "{ customers(first: 50) { edges { node { name tickets(first: 10) { edges { node { id } } } assets(first: 10) { edges { node { id } } } } } } }";
         let m = measured(fifty, serde_json::json!({})).unwrap();
         assert_eq!(m.cost, 1000);
-        let over = fifty.replace("assets(first: 10)", "assets(first: 10) { pageInfo { hasNextPage } } x: assets(first: 1)");
-        assert_eq!(measured(&over, serde_json::json!({})).unwrap().cost, 50 * 21);
+        let over = fifty.replace(
+            "assets(first: 10)",
+            "assets(first: 10) { pageInfo { hasNextPage } } x: assets(first: 1)",
+        );
+        assert_eq!(
+            measured(&over, serde_json::json!({})).unwrap().cost,
+            50 * 21
+        );
         let fragment = "query($n: Int = 3) { ...F } fragment F on Query { tickets(first: $n) { edges { node { customer { name } } } } }";
         assert_eq!(measured(fragment, serde_json::json!({})).unwrap().cost, 3);
-        assert_eq!(measured(fragment, serde_json::json!({"n": 7})).unwrap().cost, 7);
+        assert_eq!(
+            measured(fragment, serde_json::json!({"n": 7}))
+                .unwrap()
+                .cost,
+            7
+        );
+    }
+
+    #[test]
+    fn points_are_charged_as_requests() {
+        assert_eq!(requests_for(0), 1);
+        assert_eq!(requests_for(1), 1);
+        assert_eq!(requests_for(41), 5);
+        assert_eq!(requests_for(1000), 100);
+        assert_eq!(requests_for(u64::MAX), u32::MAX);
     }
 
     #[test]
@@ -473,12 +523,22 @@ mod tests {
         ] {
             assert!(measured(bad, serde_json::json!({})).is_err(), "{bad}");
         }
-        assert!(measured("{ customers(last: 100) { edges { node { id } } } }", serde_json::json!({})).is_ok());
+        assert!(
+            measured(
+                "{ customers(last: 100) { edges { node { id } } } }",
+                serde_json::json!({})
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn depth_counts_every_field_and_introspection_is_marked() {
-        let m = measured("{ customer(id: \"x\") { tickets(first: 1) { edges { node { id } } } } }", serde_json::json!({})).unwrap();
+        let m = measured(
+            "{ customer(id: \"x\") { tickets(first: 1) { edges { node { id } } } } }",
+            serde_json::json!({}),
+        )
+        .unwrap();
         assert_eq!(m.depth, 5);
         assert!(!m.introspection);
         let m = measured("{ __schema { types { name } } }", serde_json::json!({})).unwrap();

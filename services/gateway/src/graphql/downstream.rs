@@ -249,6 +249,9 @@ mod tests {
         let f = Failure::from_problem("tickets", StatusCode::GATEWAY_TIMEOUT, b"");
         assert_eq!(f.code, "UNAVAILABLE");
         let f = Failure::from_problem("crm", StatusCode::FORBIDDEN, b"not json");
-        assert_eq!((f.code, f.message.as_str()), ("FORBIDDEN", "the request failed"));
+        assert_eq!(
+            (f.code, f.message.as_str()),
+            ("FORBIDDEN", "the request failed")
+        );
     }
 }

@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
 use axum::extract::{ConnectInfo, FromRequest, Path, Request, State};
@@ -28,7 +27,6 @@ use uuid::Uuid;
 
 use super::cost::{Gate, coded};
 use super::downstream::Downstream;
-use super::loaders::Rest;
 use super::schema::{PsaSchema, schema};
 use crate::edge::forward::{identify, rate_headers};
 use crate::ratelimit::Source;
@@ -172,9 +170,7 @@ pub async fn get(State(state): State<GatewayState>, req: Request) -> Response {
         return labelled(page());
     }
     let body = match serde_urlencoded::from_str::<Params>(&raw)
-        .map_err(|e| {
-            Problem::bad_request(format!("invalid query: {e}")).with_code("invalid_query")
-        })
+        .map_err(|e| Problem::bad_request(format!("invalid query: {e}")).with_code("invalid_query"))
         .and_then(Params::into_body)
     {
         Ok(b) => b,
@@ -282,22 +278,16 @@ async fn execute(
         limiter,
         downstream.clone(),
     ));
-    let loaders = DataLoader::with_cache(
-        Rest {
-            downstream: downstream.clone(),
-        },
-        tokio::spawn,
-        HashMapCache::default(),
-    );
+    let (loaders, fetches) = super::loaders::per_request(downstream.clone());
     let mut request = async_graphql::Request::new(query).variables(variables);
     if let Some(name) = body.operation_name {
         request = request.operation_name(name);
     }
     let request = request.data(gate.clone()).data(downstream).data(loaders);
-    let response = graphql.schema.execute(request).await;
+    let response = fetches.alongside(graphql.schema.execute(request)).await;
 
-    // A request refused before validation (it did not parse) still draws
-    // one unit, so malformed queries are not free.
+    // A request the limits never saw (it failed before parsing) still
+    // draws one request, so malformed queries are not free.
     if gate.snapshot().requested.is_none() {
         gate.charge_unit().await;
     }
@@ -334,9 +324,11 @@ fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     let ty = match (&doc.operations, operation) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) => {
-            ops.values().next().filter(|_| ops.len() == 1).map(|op| op.node.ty)
-        }
+        (DocumentOperations::Multiple(ops), None) => ops
+            .values()
+            .next()
+            .filter(|_| ops.len() == 1)
+            .map(|op| op.node.ty),
     };
     ty == Some(OperationType::Mutation)
 }

@@ -5,14 +5,96 @@
 //! `limit` children of each parent).
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use async_graphql::dataloader::Loader;
-use futures::future::join_all;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use futures::StreamExt;
+use futures::future::{BoxFuture, join_all};
+use futures::stream::FuturesUnordered;
+use futures::task::{ArcWake, AtomicWaker};
 use serde_json::Value;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::downstream::{Downstream, Failure};
+
+/// A request's loaders, and what runs their fetches ([`Fetches::alongside`]
+/// the query's execution).
+pub fn per_request(downstream: Arc<Downstream>) -> (DataLoader<Rest, HashMapCache>, Fetches) {
+    let (tx, rx) = mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
+    let loaders = DataLoader::with_cache(
+        Rest { downstream },
+        move |fetch: BoxFuture<'static, ()>| {
+            // The receiver lives as long as the request's execution.
+            let _ = tx.send(fetch);
+        },
+        HashMapCache::default(),
+    )
+    // The batch is complete when the query has gone as far as it can
+    // (below), not after a time.
+    .delay(Duration::ZERO);
+    (loaders, Fetches { rx })
+}
+
+/// The fetches of a request's loaders.
+///
+/// async-graphql's `DataLoader` hands each batch to a spawner a moment
+/// after its first key. Spawned onto the runtime, a batch could start while
+/// the resolvers of the same level are still queueing keys (a level of 50
+/// customers is resolved over more than one poll: futures' combinators
+/// yield every 32 futures), splitting one level's children into several
+/// calls. Here the fetches run in the request's own task and start only
+/// when the query is waiting for them — it returned `Pending` without
+/// waking itself — so every key a level queues is in its batch: one call
+/// per type and level, whatever the machine's load.
+pub struct Fetches {
+    rx: mpsc::UnboundedReceiver<BoxFuture<'static, ()>>,
+}
+
+#[derive(Default)]
+struct Nudge {
+    woken: AtomicBool,
+    outer: AtomicWaker,
+}
+
+impl ArcWake for Nudge {
+    fn wake_by_ref(nudge: &Arc<Self>) {
+        nudge.woken.store(true, Ordering::SeqCst);
+        nudge.outer.wake();
+    }
+}
+
+impl Fetches {
+    /// Runs `execute` to its end, with the fetches it asks for.
+    pub async fn alongside<R>(mut self, execute: impl Future<Output = R>) -> R {
+        let nudge = Arc::new(Nudge::default());
+        let waker = futures::task::waker(nudge.clone());
+        let mut execute = std::pin::pin!(execute);
+        let mut running = FuturesUnordered::new();
+        std::future::poll_fn(move |cx| {
+            nudge.outer.register(cx.waker());
+            nudge.woken.store(false, Ordering::SeqCst);
+            if let Poll::Ready(r) = execute.as_mut().poll(&mut Context::from_waker(&waker)) {
+                return Poll::Ready(r);
+            }
+            if nudge.woken.load(Ordering::SeqCst) {
+                // It yielded to let others run, and may queue more keys
+                // when polled again (which the wake above has asked for).
+                return Poll::Pending;
+            }
+            while let Ok(fetch) = self.rx.try_recv() {
+                running.push(fetch);
+            }
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+            Poll::Pending
+        })
+        .await
+    }
+}
 
 /// The most ids one list call names (the modules' `ids=` and `*_id=` limit).
 const BATCH: usize = 100;
@@ -58,7 +140,10 @@ fn group_of(key: &Key) -> (Group, Uuid) {
             parent,
             filter,
             limit,
-        } => (Group::Children(path, column, filter.clone(), *limit), *parent),
+        } => (
+            Group::Children(path, column, filter.clone(), *limit),
+            *parent,
+        ),
     }
 }
 
@@ -79,10 +164,7 @@ impl Rest {
                 "id",
             ),
             Group::Children(path, column, filter, limit) => {
-                let mut q = format!(
-                    "{path}?{column}={}&per={column}&limit={limit}",
-                    joined(ids)
-                );
+                let mut q = format!("{path}?{column}={}&per={column}&limit={limit}", joined(ids));
                 if !filter.is_empty() {
                     q.push('&');
                     q.push_str(filter);

@@ -285,7 +285,10 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(id)), Ok(id));
         let mut edited = encode_cursor(id);
         edited.pop();
-        assert_eq!(decode_cursor(&edited).unwrap_err().code, "VALIDATION_FAILED");
+        assert_eq!(
+            decode_cursor(&edited).unwrap_err().code,
+            "VALIDATION_FAILED"
+        );
         assert!(decode_cursor("not a cursor!").is_err());
     }
 
@@ -294,7 +297,12 @@ mod tests {
         let p = |f, l| Paging::new(f, None, l, None);
         assert_eq!(p(Some(10), None).size(), Ok((10, false)));
         assert_eq!(p(None, Some(100)).size(), Ok((100, true)));
-        for bad in [p(None, None), p(Some(1), Some(1)), p(Some(101), None), p(Some(0), None)] {
+        for bad in [
+            p(None, None),
+            p(Some(1), Some(1)),
+            p(Some(101), None),
+            p(Some(0), None),
+        ] {
             assert!(bad.size().is_err());
         }
         let mixed = Paging::new(Some(5), None, None, Some(encode_cursor(Uuid::nil())));

@@ -91,7 +91,6 @@ pub fn setup(prefix: &str) -> Setup {
     }
 }
 
-
 /// A free port on the loopback interface.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -105,11 +104,7 @@ pub fn free_port() -> u16 {
 /// background, once it has announced itself (the listener is bound before
 /// the "serving" line is written); its log is drained so it never blocks.
 pub fn serve(env: &[(String, String)], args: &[&str]) -> Server {
-    let mut child = psa(env)
-        .args(args)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = psa(env).args(args).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let serving = lines

@@ -39,17 +39,55 @@ wire_enum!(
     /// A ticket's state.
     TicketStatus { New, Open, InProgress, Waiting, Resolved, Closed }
 );
-wire_enum!(TicketPriority { Low, Medium, High, Critical });
-wire_enum!(TicketType { Incident, ServiceRequest, Problem, Change });
+wire_enum!(TicketPriority {
+    Low,
+    Medium,
+    High,
+    Critical
+});
+wire_enum!(TicketType {
+    Incident,
+    ServiceRequest,
+    Problem,
+    Change
+});
 wire_enum!(
     /// Who may read a comment: staff only, or the customer too.
     Visibility { Internal, Public }
 );
 wire_enum!(CustomerStatus { Active, Inactive });
-wire_enum!(EinvoiceFormat { Xrechnung, Zugferd, Pdf });
-wire_enum!(VatTreatment { Standard, ReverseCharge, IntraEuSupply, Export, OutsideScope });
-wire_enum!(ContractStatus { Draft, Active, Suspended, Ended });
-wire_enum!(ContractType { ManagedServices, TimeAndMaterials, BlockHours, Project });
-wire_enum!(AssetStatus { InStock, Deployed, InRepair, Retired });
+wire_enum!(EinvoiceFormat {
+    Xrechnung,
+    Zugferd,
+    Pdf
+});
+wire_enum!(VatTreatment {
+    Standard,
+    ReverseCharge,
+    IntraEuSupply,
+    Export,
+    OutsideScope
+});
+wire_enum!(ContractStatus {
+    Draft,
+    Active,
+    Suspended,
+    Ended
+});
+wire_enum!(ContractType {
+    ManagedServices,
+    TimeAndMaterials,
+    BlockHours,
+    Project
+});
+wire_enum!(AssetStatus {
+    InStock,
+    Deployed,
+    InRepair,
+    Retired
+});
 wire_enum!(InvoiceStatus { Draft, Released });
-wire_enum!(InvoiceType { Invoice, CreditNote });
+wire_enum!(InvoiceType {
+    Invoice,
+    CreditNote
+});

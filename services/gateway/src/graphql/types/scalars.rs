@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct DateTime(pub String);
 
-#[Scalar(name = "DateTime", specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -111,7 +114,9 @@ mod tests {
 
     #[test]
     fn scalars_refuse_what_they_do_not_carry() {
-        assert!(<DateTime as ScalarType>::parse(Value::String("2026-12-01T09:30:00Z".into())).is_ok());
+        assert!(
+            <DateTime as ScalarType>::parse(Value::String("2026-12-01T09:30:00Z".into())).is_ok()
+        );
         assert!(<DateTime as ScalarType>::parse(Value::String("yesterday".into())).is_err());
         assert!(<Date as ScalarType>::parse(Value::String("2026-02-30".into())).is_err());
         assert!(<Decimal as ScalarType>::parse(Value::Number(1.into())).is_err());
