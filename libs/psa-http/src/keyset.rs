@@ -375,12 +375,18 @@ fn per<F: PerFilters>(name: &str, filters: &F) -> Result<Per, Problem> {
     Ok(Per { column, ids })
 }
 
-/// The cursor an id-ordered list (`sort=id`, or `-id` when `descending`)
-/// issues after the row `id`: for a component that pages such a list
-/// from a row it knows.
+/// The cursor a list sorted by `sort` (`created_at`, `-id`, …) issues
+/// after the row `id` whose sort column holds `value`: for a component
+/// that pages such a list from a row it knows (GraphQL's connections).
+pub fn cursor_after(sort: &str, value: &SortValue, id: Uuid) -> String {
+    encode_cursor(sort, value, id)
+}
+
+/// [`cursor_after`] for an id-ordered list (`sort=id`, or `-id` when
+/// `descending`).
 pub fn id_cursor(descending: bool, id: Uuid) -> String {
     let sort = if descending { "-id" } else { "id" };
-    encode_cursor(sort, &SortValue::Uuid(id), id)
+    cursor_after(sort, &SortValue::Uuid(id), id)
 }
 
 impl Keyset {
@@ -506,8 +512,7 @@ impl Keyset {
     }
 
     /// The page from the `limit + 1` rows fetched; `key` gives a row's
-    /// value of the sort field and its id (for the `id` sort, which every
-    /// list may offer, the id alone: `key`'s value is not asked).
+    /// value of the sort field and its id.
     pub fn page<T>(
         &self,
         mut rows: Vec<T>,
@@ -524,11 +529,6 @@ impl Keyset {
         let next_cursor = if has_more {
             rows.last().map(|last| {
                 let (value, id) = key(last, self.field.name);
-                let value = if self.field.name == SortField::ID.name {
-                    SortValue::Uuid(id)
-                } else {
-                    value
-                };
                 encode_cursor(&self.sort_key(), &value, id)
             })
         } else {

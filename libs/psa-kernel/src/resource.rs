@@ -85,13 +85,11 @@ pub trait Deletable: Resource {
 
 /// The sorts of a record list by time or by its name column: `created_at`,
 /// `updated_at` and `name` (a module whose name column is called otherwise
-/// maps the field, e.g. `product`), and `id` (creation order, the order
-/// GraphQL's batched reads page children in).
-pub const BY_TIME_OR_NAME: [SortField; 4] = [
+/// maps the field, e.g. `product`).
+pub const BY_TIME_OR_NAME: [SortField; 3] = [
     SortField::CREATED_AT,
     SortField::UPDATED_AT,
     SortField::new("name", psa_http::keyset::SqlType::Text),
-    SortField::ID,
 ];
 
 /// A row's value of one of [`BY_TIME_OR_NAME`] (or of the name column

@@ -519,12 +519,7 @@ async fn seed_query_rest(
     n: usize,
     parallel: usize,
 ) -> anyhow::Result<(usize, usize, usize)> {
-    let page = get(
-        http,
-        token,
-        &format!("{base}/v1/customers?limit={n}&sort=id"),
-    )
-    .await?;
+    let page = get(http, token, &format!("{base}/v1/customers?limit={n}")).await?;
     let ids: Vec<String> = page["data"]
         .as_array()
         .into_iter()
@@ -534,11 +529,9 @@ async fn seed_query_rest(
     let mut urls = vec![];
     for id in &ids {
         urls.push(format!(
-            "{base}/v1/tickets?customer_id={id}&status=open&limit=10&sort=id"
+            "{base}/v1/tickets?customer_id={id}&status=open&limit=10"
         ));
-        urls.push(format!(
-            "{base}/v1/assets?customer_id={id}&limit=10&sort=id"
-        ));
+        urls.push(format!("{base}/v1/assets?customer_id={id}&limit=10"));
     }
     let mut counts = vec![0usize; urls.len()];
     let mut next = 0;

@@ -170,9 +170,7 @@ async fn the_seed_query_batched_bounded_isolated_and_persisted() {
     let customer = api.get(&format!("/v1/customers/{x}")).await;
     assert_eq!(got["data"]["customer"]["name"], customer.body["name"]);
     let rest_tickets: Vec<Value> = api
-        .get(&format!(
-            "/v1/tickets?customer_id={x}&status=open&limit=20&sort=id"
-        ))
+        .get(&format!("/v1/tickets?customer_id={x}&status=open&limit=20"))
         .await
         .items()
         .iter()
@@ -184,7 +182,7 @@ async fn the_seed_query_batched_bounded_isolated_and_persisted() {
     assert!(!rest_tickets.is_empty());
     assert_eq!(nodes(&got["data"]["customer"]["tickets"]), rest_tickets);
     let rest_assets: Vec<Value> = api
-        .get(&format!("/v1/assets?customer_id={x}&limit=20&sort=id"))
+        .get(&format!("/v1/assets?customer_id={x}&limit=20"))
         .await
         .items()
         .iter()
@@ -368,6 +366,53 @@ async fn the_seed_query_batched_bounded_isolated_and_persisted() {
         nodes(&read.body["data"]["ticket"]["comments"]),
         [json!({"body": "Replaced the drum."})]
     );
+
+    // Paging: GraphQL's pages are /v1's, in /v1's default order, both ways.
+    let rest_ids: Vec<Value> = api
+        .all(&format!("/v1/tickets?customer_id={x}"))
+        .await
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert!(rest_ids.len() >= 4, "{rest_ids:?}");
+    let page = |args: String| {
+        let api = api.clone();
+        async move {
+            let res = query(
+                &api,
+                &format!(
+                    "{{ customer(id: \"{x}\") {{ tickets({args}) {{ edges {{ node {{ id }} }} \
+                     pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }} }}"
+                ),
+            )
+            .await;
+            res.body["data"]["customer"]["tickets"].clone()
+        }
+    };
+    let ids =
+        |conn: &Value| -> Vec<Value> { nodes(conn).iter().map(|n| n["id"].clone()).collect() };
+    let one = page("first: 2".into()).await;
+    assert_eq!(ids(&one), rest_ids[..2]);
+    assert_eq!(one["pageInfo"]["hasNextPage"], true);
+    let two = page(format!("first: 2, after: {}", one["pageInfo"]["endCursor"])).await;
+    assert_eq!(ids(&two), rest_ids[2..4], "{two}");
+    let n = rest_ids.len();
+    let end = page("last: 2".into()).await;
+    assert_eq!(ids(&end), rest_ids[n - 2..], "{end}");
+    assert_eq!(end["pageInfo"]["hasPreviousPage"], true);
+    let before = page(format!(
+        "last: 1, before: {}",
+        end["pageInfo"]["startCursor"]
+    ))
+    .await;
+    assert_eq!(ids(&before), rest_ids[n - 3..n - 2], "{before}");
+    let edited = query(
+        &api,
+        &format!("{{ customer(id: \"{x}\") {{ tickets(first: 2, after: \"AAAA\") {{ edges {{ node {{ id }} }} }} }} }}"),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(code(&edited), "VALIDATION_FAILED", "{edited}");
 
     // GraphiQL, from the binary, renders in a browser that reaches nothing
     // but this host, and runs a query with the token typed into it.

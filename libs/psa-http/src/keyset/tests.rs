@@ -189,6 +189,29 @@ fn an_id_cursor_is_one_the_id_ordered_list_takes() {
     assert_eq!(code(err), (400, "invalid_cursor"));
 }
 
+#[test]
+fn a_time_cursor_is_the_one_the_time_ordered_list_issues() {
+    let rows: Vec<(DateTime<Utc>, Uuid)> = (0..3)
+        .map(|i| {
+            let t = DateTime::from_timestamp_micros(1_780_000_000_000_000 + i).unwrap();
+            (t, Uuid::now_v7())
+        })
+        .collect();
+    for sort in ["created_at", "-created_at"] {
+        let made = cursor_after(sort, &SortValue::Time(rows[1].0), rows[1].1);
+        let k = params(Some("1"), Some(sort), Some(made.clone()))
+            .keyset(&[SortField::CREATED_AT], SortField::CREATED_AT)
+            .unwrap();
+        assert_eq!(k.after, Some((SortValue::Time(rows[1].0), rows[1].1)));
+        let issued = params(Some("1"), Some(sort), None)
+            .keyset(&[SortField::CREATED_AT], SortField::CREATED_AT)
+            .unwrap()
+            .page(rows[1..].to_vec(), |(t, id), _| (SortValue::Time(*t), *id))
+            .next_cursor;
+        assert_eq!(issued.as_deref(), Some(made.as_str()), "{sort}");
+    }
+}
+
 /// A list's filters that `per` may name (as a module's would be).
 struct Children {
     customer_id: Option<IdList>,

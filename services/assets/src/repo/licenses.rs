@@ -12,11 +12,10 @@ use uuid::Uuid;
 
 use psa_kernel::resource::time_or_name;
 
-const SORTS: [SortField; 4] = [
+const SORTS: [SortField; 3] = [
     SortField::CREATED_AT,
     SortField::UPDATED_AT,
     SortField::new("product", psa_kernel::SqlType::Text),
-    SortField::ID,
 ];
 use crate::domain::asset::ExternalIds;
 use crate::domain::license::BillingCycle;

@@ -35,7 +35,6 @@ impl Resource for Contract {
         BY_TIME_OR_NAME[1],
         BY_TIME_OR_NAME[2],
         SortField::new("start_date", SqlType::Date),
-        SortField::ID,
     ];
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
 

@@ -40,7 +40,6 @@ impl Resource for Customer {
         BY_TIME_OR_NAME[1],
         BY_TIME_OR_NAME[2],
         SortField::unique("customer_number", SqlType::Text),
-        SortField::ID,
     ];
     const DEFAULT_SORT: SortField = SortField::CREATED_AT;
 

@@ -1,9 +1,11 @@
-//! Relay connections over the modules' keyset lists. A GraphQL cursor
-//! names a row's id; the lists are read in id order (UUID v7: creation
-//! order), so a cursor becomes the module's own cursor for that position
-//! ([`psa_http::keyset::id_cursor`]). A child connection's first page is
-//! read for all parents of a level at once (the data loader); a page after
-//! a cursor, or from the end, is read for its parent alone.
+//! Relay connections over the modules' keyset lists, in the order `/v1`
+//! lists them by default: by creation time (then id) where the list offers
+//! that, else by id (UUID v7: creation order too). A GraphQL cursor names a
+//! row's place in that order (its id, and its `created_at` where the list
+//! is ordered by it), from which the module's own cursor for that position
+//! is made ([`psa_http::keyset::cursor_after`]). A child connection's first
+//! page is read for all parents of a level at once (the data loader); a page
+//! after a cursor, or from the end, is read for its parent alone.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +15,8 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, OutputType, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use psa_http::keyset::{SortValue, cursor_after, id_cursor};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,6 +24,7 @@ use uuid::Uuid;
 use super::cost::Gate;
 use super::downstream::{Downstream, Failure};
 use super::loaders::{Key, Rest};
+use super::types::paths;
 
 pub type Loaders = DataLoader<Rest, HashMapCache>;
 pub type Conn<T> = Connection<String, T>;
@@ -83,16 +88,84 @@ impl Paging {
     }
 }
 
-pub fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
+/// How a list is ordered in GraphQL: as `/v1` lists it by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// `created_at`, then id.
+    Created,
+    /// id alone (the lists that offer no time order).
+    Id,
 }
 
-pub fn decode_cursor(raw: &str) -> Result<Uuid, Failure> {
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|b| Uuid::from_slice(&b).ok())
-        .ok_or_else(|| Failure::new("VALIDATION_FAILED", "the cursor is not one this API issued"))
+impl Order {
+    pub fn of(path: &str) -> Self {
+        match path {
+            paths::INVOICES | paths::COMMENTS | paths::TIME_ENTRIES => Order::Id,
+            _ => Order::Created,
+        }
+    }
+
+    /// The list's `sort` for reading forwards or backwards.
+    fn sort(self, backwards: bool) -> &'static str {
+        match (self, backwards) {
+            (Order::Created, false) => "created_at",
+            (Order::Created, true) => "-created_at",
+            (Order::Id, false) => "id",
+            (Order::Id, true) => "-id",
+        }
+    }
+
+    /// A row's place in this order.
+    fn place(self, row: &Value) -> Option<Place> {
+        let id = row_id(row)?;
+        let created_at = match self {
+            Order::Created => Some(row.get("created_at")?.as_str()?.parse().ok()?),
+            Order::Id => None,
+        };
+        Some(Place { id, created_at })
+    }
+
+    /// The module's cursor for the rows after (or, backwards, before) `place`.
+    fn module_cursor(self, backwards: bool, place: Place) -> String {
+        match place.created_at {
+            Some(t) => cursor_after(self.sort(backwards), &SortValue::Time(t), place.id),
+            None => id_cursor(backwards, place.id),
+        }
+    }
+}
+
+/// What a GraphQL cursor names: a row's id, and its creation time in a
+/// list ordered by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub id: Uuid,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+pub fn encode_cursor(place: Place) -> String {
+    let mut bytes = place.id.as_bytes().to_vec();
+    if let Some(t) = place.created_at {
+        bytes.extend_from_slice(&t.timestamp_micros().to_be_bytes());
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The place `raw` names in a list of `order`; `VALIDATION_FAILED` for
+/// anything this API did not issue for such a list.
+pub fn decode_cursor(order: Order, raw: &str) -> Result<Place, Failure> {
+    let invalid = || Failure::new("VALIDATION_FAILED", "the cursor is not one this API issued");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let (id, created_at) = match (order, bytes.len()) {
+        (Order::Id, 16) => (&bytes[..], None),
+        (Order::Created, 24) => {
+            let micros = i64::from_be_bytes(bytes[16..].try_into().map_err(|_| invalid())?);
+            let t = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+            (&bytes[..16], Some(t))
+        }
+        _ => return Err(invalid()),
+    };
+    let id = Uuid::from_slice(id).map_err(|_| invalid())?;
+    Ok(Place { id, created_at })
 }
 
 fn row_id(row: &Value) -> Option<Uuid> {
@@ -117,14 +190,21 @@ pub fn nodes<T: DeserializeOwned>(ctx: &Context<'_>, rows: Vec<Value>) -> Result
 
 fn connection<T: OutputType + DeserializeOwned>(
     ctx: &Context<'_>,
+    order: Order,
     rows: Vec<Value>,
     has_previous: bool,
     has_next: bool,
 ) -> Result<Conn<T>> {
+    let places = rows
+        .iter()
+        .map(|row| order.place(row))
+        .collect::<Option<Vec<Place>>>()
+        .ok_or_else(|| Failure::new("INTERNAL", "a row without its place in the list"))?;
     let mut conn = Connection::new(has_previous, has_next);
-    conn.edges = nodes(ctx, rows)?
+    conn.edges = places
         .into_iter()
-        .map(|(id, node)| Edge::new(encode_cursor(id), node))
+        .zip(nodes(ctx, rows)?)
+        .map(|(place, (_, node))| Edge::new(encode_cursor(place), node))
         .collect();
     Ok(conn)
 }
@@ -141,8 +221,9 @@ pub async fn list<T: OutputType + DeserializeOwned>(
     paging: &Paging,
 ) -> Result<Conn<T>> {
     let (n, backwards) = paging.size()?;
+    let order = Order::of(path);
     let mut q: Vec<(&str, String)> = filters.to_vec();
-    q.push(("sort", if backwards { "-id" } else { "id" }.to_owned()));
+    q.push(("sort", order.sort(backwards).to_owned()));
     q.push(("limit", n.to_string()));
     let from = if backwards {
         &paging.before
@@ -150,8 +231,8 @@ pub async fn list<T: OutputType + DeserializeOwned>(
         &paging.after
     };
     if let Some(c) = from {
-        let id = decode_cursor(c)?;
-        q.push(("cursor", psa_http::keyset::id_cursor(backwards, id)));
+        let place = decode_cursor(order, c)?;
+        q.push(("cursor", order.module_cursor(backwards, place)));
     }
     let body = ctx
         .data_unchecked::<Arc<Downstream>>()
@@ -164,9 +245,9 @@ pub async fn list<T: OutputType + DeserializeOwned>(
     let more = body.get("next_cursor").is_some_and(|c| !c.is_null());
     if backwards {
         rows.reverse();
-        connection(ctx, rows, more, from.is_some())
+        connection(ctx, order, rows, more, from.is_some())
     } else {
-        connection(ctx, rows, from.is_some(), more)
+        connection(ctx, order, rows, from.is_some(), more)
     }
 }
 
@@ -186,8 +267,9 @@ pub async fn children<T: OutputType + DeserializeOwned>(
         q.push((column, parent.to_string()));
         return list(ctx, path, &q, paging).await;
     };
+    let order = Order::of(path);
     let mut q = filters.to_vec();
-    q.push(("sort", "id".to_owned()));
+    q.push(("sort", order.sort(false).to_owned()));
     let key = Key::Children {
         path,
         column,
@@ -203,7 +285,7 @@ pub async fn children<T: OutputType + DeserializeOwned>(
     };
     let more = rows.len() > first as usize;
     let rows = rows.into_iter().take(first as usize).collect();
-    connection(ctx, rows, false, more)
+    connection(ctx, order, rows, false, more)
 }
 
 /// One object of the list at `path` by id (batched with the level's
@@ -281,15 +363,51 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_edited_ones_fail() {
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Ok(id));
-        let mut edited = encode_cursor(id);
+        let by_id = Place {
+            id: Uuid::now_v7(),
+            created_at: None,
+        };
+        let by_time = Place {
+            id: Uuid::now_v7(),
+            created_at: DateTime::from_timestamp_micros(1_780_000_000_123_456),
+        };
+        assert_eq!(decode_cursor(Order::Id, &encode_cursor(by_id)), Ok(by_id));
+        assert_eq!(
+            decode_cursor(Order::Created, &encode_cursor(by_time)),
+            Ok(by_time)
+        );
+        // A cursor of the other order, or edited, is refused.
+        assert!(decode_cursor(Order::Created, &encode_cursor(by_id)).is_err());
+        assert!(decode_cursor(Order::Id, &encode_cursor(by_time)).is_err());
+        let mut edited = encode_cursor(by_time);
         edited.pop();
         assert_eq!(
-            decode_cursor(&edited).unwrap_err().code,
+            decode_cursor(Order::Created, &edited).unwrap_err().code,
             "VALIDATION_FAILED"
         );
-        assert!(decode_cursor("not a cursor!").is_err());
+        assert!(decode_cursor(Order::Id, "not a cursor!").is_err());
+    }
+
+    #[test]
+    fn a_place_becomes_the_modules_cursor() {
+        let row = serde_json::json!({"id": "0190f1c2-0000-7000-8000-000000000001",
+                                     "created_at": "2026-12-02T08:15:00.123456Z"});
+        let place = Order::Created.place(&row).unwrap();
+        assert_eq!(place.created_at.unwrap().timestamp_subsec_micros(), 123_456);
+        assert_eq!(
+            Order::Created.module_cursor(true, place),
+            cursor_after(
+                "-created_at",
+                &SortValue::Time(place.created_at.unwrap()),
+                place.id
+            )
+        );
+        assert_eq!(
+            Order::Created.place(&serde_json::json!({"id": row["id"]})),
+            None
+        );
+        assert_eq!(Order::of(paths::INVOICES), Order::Id);
+        assert_eq!(Order::of(paths::TICKETS), Order::Created);
     }
 
     #[test]
@@ -305,11 +423,15 @@ mod tests {
         ] {
             assert!(bad.size().is_err());
         }
-        let mixed = Paging::new(Some(5), None, None, Some(encode_cursor(Uuid::nil())));
+        let nil = encode_cursor(Place {
+            id: Uuid::nil(),
+            created_at: None,
+        });
+        let mixed = Paging::new(Some(5), None, None, Some(nil.clone()));
         assert!(mixed.size().is_err());
         assert_eq!(p(Some(5), None).batchable(), Some(5));
         assert_eq!(
-            Paging::new(Some(5), Some(encode_cursor(Uuid::nil())), None, None).batchable(),
+            Paging::new(Some(5), Some(nil), None, None).batchable(),
             None
         );
     }

@@ -16,7 +16,6 @@ pub const SORTS: &[SortField] = &[
     SortField::CREATED_AT,
     SortField::UPDATED_AT,
     SortField::unique("number", SqlType::Text),
-    SortField::ID,
 ];
 
 /// A ticket's value of one of [`SORTS`].
