@@ -15,7 +15,8 @@
 //! Introspection alone (`__schema`, `__type`) is bounded by the schema's
 //! size: it is allowed deeper ([`INTROSPECTION_DEPTH`]) and costs 1.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -203,13 +204,13 @@ pub fn measure(
         fragments: &doc.fragments,
         variables,
         defaults: &defaults,
+        measured: RefCell::new(HashMap::new()),
+        open: RefCell::new(HashSet::new()),
+        introspective: RefCell::new(HashMap::new()),
     };
-    let (cost, depth) = walk.selections(&op.node.selection_set.node, 0)?;
+    let (cost, depth) = walk.selections(&op.node.selection_set.node)?;
     let introspection = !op.node.selection_set.node.items.is_empty()
-        && walk
-            .fields(&op.node.selection_set.node, 0)?
-            .iter()
-            .all(|f| f.starts_with("__"));
+        && walk.only_introspection(&op.node.selection_set.node);
     Ok(Some(Measure {
         cost,
         depth,
@@ -221,44 +222,58 @@ struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     variables: &'a Variables,
     defaults: &'a HashMap<Name, Value>,
+    /// Each fragment's (cost, depth), measured once however often it is
+    /// spread: a fragment spreading another twice, that one the next twice
+    /// and so on would otherwise take exponential time to walk.
+    measured: RefCell<HashMap<Name, (u64, usize)>>,
+    /// The fragments being measured (a cycle is refused).
+    open: RefCell<HashSet<Name>>,
+    /// Whether each fragment asks for introspection alone.
+    introspective: RefCell<HashMap<Name, bool>>,
 }
 
-/// Fragments nest at most this deep (cycles are refused by validation
-/// later; this bounds the walk before it).
-const FRAGMENT_NESTING: usize = 64;
-
 impl Walk<'_> {
-    /// The names of a selection's fields, fragments spread.
-    fn fields(&self, set: &SelectionSet, nesting: usize) -> Result<Vec<String>, ServerError> {
-        let mut names = Vec::new();
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => names.push(f.node.name.node.to_string()),
-                Selection::InlineFragment(i) => {
-                    names.extend(self.fields(&i.node.selection_set.node, nesting + 1)?)
+    /// Whether a selection asks for introspection fields alone (`__schema`,
+    /// `__type`, `__typename`), fragments spread (each looked at once; call
+    /// it after [`Walk::selections`], which refuses cycles).
+    fn only_introspection(&self, set: &SelectionSet) -> bool {
+        set.items.iter().all(|item| match &item.node {
+            Selection::Field(f) => f.node.name.node.starts_with("__"),
+            Selection::InlineFragment(i) => self.only_introspection(&i.node.selection_set.node),
+            Selection::FragmentSpread(s) => {
+                let name = &s.node.fragment_name.node;
+                if let Some(known) = self.introspective.borrow().get(name) {
+                    return *known;
                 }
-                Selection::FragmentSpread(s) => {
-                    if let Some(def) = self.spread(&s.node.fragment_name.node, nesting)? {
-                        names.extend(self.fields(&def.selection_set.node, nesting + 1)?);
-                    }
-                }
+                let only = self
+                    .fragments
+                    .get(name)
+                    .is_some_and(|d| self.only_introspection(&d.node.selection_set.node));
+                self.introspective.borrow_mut().insert(name.clone(), only);
+                only
             }
-        }
-        Ok(names)
+        })
     }
 
-    fn spread(
-        &self,
-        name: &Name,
-        nesting: usize,
-    ) -> Result<Option<&FragmentDefinition>, ServerError> {
-        if nesting > FRAGMENT_NESTING {
+    /// (cost, depth) of a fragment's selection, measured once.
+    fn spread(&self, name: &Name) -> Result<(u64, usize), ServerError> {
+        if let Some(m) = self.measured.borrow().get(name) {
+            return Ok(*m);
+        }
+        let Some(def) = self.fragments.get(name) else {
+            // Validation reports an unknown fragment.
+            return Ok((0, 0));
+        };
+        if !self.open.borrow_mut().insert(name.clone()) {
             return Err(refuse(
-                "fragments nest too deep",
+                format!("fragment {name} spreads itself"),
                 "GRAPHQL_VALIDATION_FAILED",
             ));
         }
-        Ok(self.fragments.get(name).map(|d| &d.node))
+        let m = self.selections(&def.node.selection_set.node)?;
+        self.open.borrow_mut().remove(name);
+        self.measured.borrow_mut().insert(name.clone(), m);
+        Ok(m)
     }
 
     /// A page size argument's value, variables resolved.
@@ -278,20 +293,13 @@ impl Walk<'_> {
     }
 
     /// (cost, depth) of a selection set.
-    fn selections(&self, set: &SelectionSet, nesting: usize) -> Result<(u64, usize), ServerError> {
+    fn selections(&self, set: &SelectionSet) -> Result<(u64, usize), ServerError> {
         let (mut cost, mut depth) = (0u64, 0usize);
         for item in &set.items {
             let (c, d) = match &item.node {
-                Selection::Field(f) => self.field(&f.node, nesting)?,
-                Selection::InlineFragment(i) => {
-                    self.selections(&i.node.selection_set.node, nesting + 1)?
-                }
-                Selection::FragmentSpread(s) => {
-                    match self.spread(&s.node.fragment_name.node, nesting)? {
-                        Some(def) => self.selections(&def.selection_set.node, nesting + 1)?,
-                        None => (0, 0),
-                    }
-                }
+                Selection::Field(f) => self.field(&f.node)?,
+                Selection::InlineFragment(i) => self.selections(&i.node.selection_set.node)?,
+                Selection::FragmentSpread(s) => self.spread(&s.node.fragment_name.node)?,
             };
             cost = cost.saturating_add(c);
             depth = depth.max(d);
@@ -299,13 +307,9 @@ impl Walk<'_> {
         Ok((cost, depth))
     }
 
-    fn field(
-        &self,
-        f: &async_graphql::parser::types::Field,
-        nesting: usize,
-    ) -> Result<(u64, usize), ServerError> {
+    fn field(&self, f: &async_graphql::parser::types::Field) -> Result<(u64, usize), ServerError> {
         let name = f.name.node.as_str();
-        let (inner, depth) = self.selections(&f.selection_set.node, nesting)?;
+        let (inner, depth) = self.selections(&f.selection_set.node)?;
         let depth = depth + 1;
         if name.starts_with("__") {
             return Ok((0, depth));
@@ -499,6 +503,36 @@ mod tests {
                 .unwrap()
                 .cost,
             7
+        );
+    }
+
+    /// Fragments spreading the next twice, 60 deep: 2^60 paths, each
+    /// fragment measured once (an exponential walk would never finish).
+    fn fragment_bomb(leaf: &str) -> String {
+        let mut q = String::from("{ ...F0 }");
+        for i in 0..60 {
+            q.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{n} a{i}: __typename ...F{n} }}",
+                n = i + 1
+            ));
+        }
+        q.push_str(&format!(" fragment F60 on Query {{ {leaf} }}"));
+        q
+    }
+
+    #[test]
+    fn fragments_are_measured_once_and_cycles_refused() {
+        let bomb = fragment_bomb("customers(first: 1) { edges { node { id } } }");
+        let m = measured(&bomb, serde_json::json!({})).unwrap();
+        assert_eq!(m.cost, 1 << 60);
+        assert!(!m.introspection);
+        let quiet = measured(&fragment_bomb("__typename"), serde_json::json!({})).unwrap();
+        assert!(quiet.introspection);
+        let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { __typename ...A }";
+        assert!(
+            measured(cycle, serde_json::json!({}))
+                .unwrap_err()
+                .contains("spreads itself")
         );
     }
 
