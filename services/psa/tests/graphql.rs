@@ -269,6 +269,29 @@ async fn the_seed_query_batched_bounded_isolated_and_persisted() {
         calls_since(&api, &before).await.is_empty(),
         "no refused query reached a module"
     );
+    // Bodies that are not a GraphQL request: a problem, never a 500.
+    let huge = post(
+        &api,
+        json!({"query": format!("{{ __typename }} #{}", "x".repeat(2 << 20))}),
+    )
+    .await;
+    huge.assert_problem(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    let batch = post(&api, json!([{"query": "{ __typename }"}])).await;
+    assert!(batch.status.is_client_error(), "{batch}");
+    assert!(batch.body["code"].is_string(), "{batch}");
+    let unknown = post(&api, json!({"query": "{ __typename }", "extra": 1})).await;
+    assert!(unknown.status.is_client_error(), "{unknown}");
+    let garbled = query(&api, "{ customers(first: 1) { edges { node { id ").await;
+    assert_eq!(code(&garbled), "GRAPHQL_PARSE_FAILED", "{garbled}");
+    let nobody = api
+        .anonymous()
+        .post("/graphql", json!({"query": "{ __typename }"}))
+        .await;
+    nobody.assert_problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(
+        calls_since(&api, &before).await.is_empty(),
+        "none of them reached a module"
+    );
     // One level less is allowed.
     let ok = query(&api, &nest("name")).await;
     assert!(ok.body.get("errors").is_none(), "{ok}");
