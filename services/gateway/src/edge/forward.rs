@@ -171,11 +171,6 @@ pub(crate) async fn admit(
         return Ok(None);
     }
     let (d, source) = state.limiter.check(bucket).await;
-    verdict(d, source).map(Some)
-}
-
-/// A limiter's verdict as the front door answers it.
-pub(crate) fn verdict(d: Decision, source: Source) -> Result<Decision, Response> {
     if source == Source::Closed {
         return Err(
             Problem::service_unavailable("rate limiting is unavailable", 1).into_response(),
@@ -185,7 +180,7 @@ pub(crate) fn verdict(d: Decision, source: Source) -> Result<Decision, Response>
         metrics::counter!("gateway_rate_limited_total", "policy" => d.policy.name()).increment(1);
         return Err(rate_limited(&d));
     }
-    Ok(d)
+    Ok(Some(d))
 }
 
 /// A write made for `caller` goes to the audit log (through its writer),

@@ -9,7 +9,7 @@
 //! query's cost is drawn from the caller's rate-limit bucket; a caller out
 //! of quota gets `RATE_LIMITED` with HTTP 429 and `Retry-After`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -333,21 +333,55 @@ fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     ty == Some(OperationType::Mutation)
 }
 
+/// A persisted query's key: the tenant and the query's SHA-256.
+type PersistedKey = (Option<Uuid>, [u8; 32]);
+
 /// Apollo's automatic persisted queries: a client sends the SHA-256 of its
 /// query (`extensions.persistedQuery.sha256Hash`); a hash the gateway does
 /// not know is answered `PERSISTED_QUERY_NOT_FOUND`, and the client sends
 /// it again with the query, which is then kept. Kept per tenant (one
-/// tenant cannot learn what another runs), at most [`Self::MAX_ENTRIES`]
-/// queries of at most [`Self::MAX_QUERY_BYTES`]; in this process only (a
-/// second gateway asks for the query once more).
+/// tenant cannot learn what another runs), queries of at most
+/// [`Self::MAX_QUERY_BYTES`], at most [`Self::MAX_ENTRIES`] of them and
+/// [`Self::MAX_BYTES`] in all, the oldest leaving first; in this process
+/// only (a second gateway asks for the query once more).
 #[derive(Default)]
 struct Persisted {
-    queries: Mutex<HashMap<(Option<Uuid>, [u8; 32]), Arc<str>>>,
+    store: Mutex<Store>,
+}
+
+#[derive(Default)]
+struct Store {
+    queries: HashMap<PersistedKey, Arc<str>>,
+    /// Keys in the order they were kept.
+    order: VecDeque<PersistedKey>,
+    bytes: usize,
+}
+
+impl Store {
+    fn keep(&mut self, key: PersistedKey, query: &str) {
+        if self.queries.contains_key(&key) {
+            return;
+        }
+        while self.queries.len() >= Persisted::MAX_ENTRIES
+            || self.bytes + query.len() > Persisted::MAX_BYTES
+        {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(q) = self.queries.remove(&oldest) {
+                self.bytes -= q.len();
+            }
+        }
+        self.bytes += query.len();
+        self.order.push_back(key);
+        self.queries.insert(key, Arc::from(query));
+    }
 }
 
 impl Persisted {
     const MAX_ENTRIES: usize = 10_000;
     const MAX_QUERY_BYTES: usize = 64 * 1024;
+    const MAX_BYTES: usize = 16 * 1024 * 1024;
 
     /// The query the request runs.
     fn resolve(&self, tenant: Option<Uuid>, body: &Body) -> Result<String, ServerError> {
@@ -362,7 +396,7 @@ impl Persisted {
             }
             Some(h) => h,
         };
-        let mut queries = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         match &body.query {
             Some(q) => {
                 let digest: [u8; 32] = Sha256::digest(q.as_bytes()).into();
@@ -373,15 +407,12 @@ impl Persisted {
                     ));
                 }
                 if q.len() <= Self::MAX_QUERY_BYTES {
-                    if queries.len() >= Self::MAX_ENTRIES {
-                        // Simple and bounded: start over rather than grow.
-                        queries.clear();
-                    }
-                    queries.insert((tenant, hash), Arc::from(q.as_str()));
+                    store.keep((tenant, hash), q);
                 }
                 Ok(q.clone())
             }
-            None => queries
+            None => store
+                .queries
                 .get(&(tenant, hash))
                 .map(|q| q.to_string())
                 .ok_or_else(|| {
@@ -460,6 +491,26 @@ mod tests {
         let other = "{ customers(first: 2) { edges { cursor } } }";
         assert!(p.resolve(tenant, &body(Some(other), &hash)).is_err());
         assert!(p.resolve(tenant, &body(None, "00")).is_err());
+    }
+
+    #[test]
+    fn the_oldest_persisted_queries_leave_first() {
+        let mut store = Store::default();
+        let key = |i: u32| (None, Sha256::digest(i.to_be_bytes()).into());
+        let big = "x".repeat(Persisted::MAX_QUERY_BYTES);
+        let fit = Persisted::MAX_BYTES / big.len();
+        for i in 0..=fit as u32 {
+            store.keep(key(i), &big);
+        }
+        assert_eq!(store.queries.len(), fit);
+        assert!(store.bytes <= Persisted::MAX_BYTES);
+        assert!(!store.queries.contains_key(&key(0)), "the first left");
+        assert!(store.queries.contains_key(&key(fit as u32)));
+        for i in 0..Persisted::MAX_ENTRIES as u32 + 5 {
+            store.keep(key(1_000_000 + i), "{ a }");
+        }
+        assert_eq!(store.queries.len(), Persisted::MAX_ENTRIES);
+        assert_eq!(store.order.len(), Persisted::MAX_ENTRIES);
     }
 
     #[test]
