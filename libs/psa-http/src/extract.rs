@@ -82,9 +82,14 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// 413 `body_too_large`.
+pub(crate) fn too_large() -> Problem {
+    Problem::new(StatusCode::PAYLOAD_TOO_LARGE).with_detail("the request body is too large")
+}
+
 fn bytes_rejection(rej: BytesRejection) -> Problem {
     if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::new(StatusCode::PAYLOAD_TOO_LARGE).with_detail("the request body is too large")
+        too_large()
     } else {
         Problem::bad_request("the request body could not be read")
     }

@@ -45,13 +45,24 @@ pub async fn not_found() -> Problem {
 /// cloned, boxed and polled on every request, which is measurable at a few
 /// thousand requests per second.
 pub fn apply(router: Router, limits: &HttpLimits) -> Router {
-    let timeout = limits.request_timeout;
+    let limits = limits.clone();
     router
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn(move |req, next| {
-            around(timeout, req, next)
+            around(limits.clone(), req, next)
         }))
+}
+
+/// Whether the request announces a body over `limit` (`Content-Length`):
+/// refused before a byte of it is read (a client that sent
+/// `Expect: 100-continue` sends none), rather than after reading `limit`.
+fn announced_too_large(req: &Request, limit: usize) -> bool {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
 }
 
 fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
@@ -75,7 +86,7 @@ fn valid_request_id(v: &HeaderValue) -> Option<&str> {
 /// error bodies; runs the request in its tracing span (continuing the
 /// caller's trace) within the time limit; turns bare error responses into
 /// problems; logs and counts the response.
-async fn around(timeout: Duration, mut req: Request, next: Next) -> Response {
+async fn around(limits: HttpLimits, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = req
         .headers()
@@ -99,7 +110,10 @@ async fn around(timeout: Duration, mut req: Request, next: Next) -> Response {
     psa_telemetry::continue_trace(&span, req.headers());
     let ctx = RequestContext { request_id, path };
     let mut res = context::scope(ctx, async move {
-        let res = match tokio::time::timeout(timeout, next.run(req)).await {
+        if announced_too_large(&req, limits.body_limit_bytes) {
+            return crate::extract::too_large().into_response();
+        }
+        let res = match tokio::time::timeout(limits.request_timeout, next.run(req)).await {
             Ok(res) => res,
             Err(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
                 .with_detail("the request took too long and was abandoned")

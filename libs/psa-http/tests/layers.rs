@@ -142,3 +142,35 @@ async fn metrics_count_requests_by_route() {
         "latency histogram present"
     );
 }
+
+#[tokio::test]
+async fn a_body_announced_over_the_limit_is_refused_before_it_is_read() {
+    // The body never comes: only the head is judged.
+    let pending = Body::from_stream(futures::stream::pending::<
+        Result<axum::body::Bytes, std::io::Error>,
+    >());
+    let (status, headers, body) = call(
+        Request::post("/ok")
+            .header("content-length", "1025")
+            .header("x-request-id", "big-1")
+            .body(pending)
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "body_too_large");
+    assert_eq!(body["request_id"], "big-1");
+    assert_eq!(headers["x-request-id"], "big-1");
+    let (status, _, _) = call(
+        Request::post("/ok")
+            .header("content-length", "1024")
+            .body(Body::from(vec![b'x'; 1024]))
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "at the limit is fine"
+    );
+}
