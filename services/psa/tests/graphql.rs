@@ -20,6 +20,7 @@ use support::{Server, Setup, drop_all, free_port, psa, serve, setup};
 struct Seeded {
     setup: Setup,
     token: String,
+    tenant: String,
 }
 
 impl Seeded {
@@ -39,7 +40,17 @@ impl Seeded {
         );
         let stdout = String::from_utf8(out.stdout).unwrap();
         let token = stdout.lines().last().unwrap().to_owned();
-        Self { setup, token }
+        let tenant = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("demo tenant: "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        Self {
+            setup,
+            token,
+            tenant,
+        }
     }
 
     fn base(&self) -> String {
@@ -50,15 +61,15 @@ impl Seeded {
         format!("{}/graphql", self.base())
     }
 
-    /// A development token of another, empty tenant.
-    fn stranger_token(&self) -> String {
+    /// A development token of `tenant` with `permissions` (comma-separated).
+    fn dev_token(&self, tenant: &str, permissions: &str) -> String {
         let out = psa(&self.setup.env)
             .args([
                 "dev-token",
                 "--tenant",
-                &Uuid::now_v7().to_string(),
+                tenant,
                 "--permissions",
-                "customers:read,tickets:read,assets:read",
+                permissions,
                 "--ttl",
                 "10m",
             ])
@@ -66,6 +77,14 @@ impl Seeded {
             .unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// A development token of another, empty tenant.
+    fn stranger_token(&self) -> String {
+        self.dev_token(
+            &Uuid::now_v7().to_string(),
+            "customers:read,tickets:read,assets:read",
+        )
     }
 
     async fn teardown(self) {
@@ -323,6 +342,23 @@ async fn the_seed_query_batched_bounded_isolated_and_persisted() {
     assert_eq!(code(&res), "NOT_FOUND");
     assert_eq!(res.body["errors"][0]["path"], json!(["customer"]));
     assert!(!res.text.contains(customer.body["name"].as_str().unwrap()));
+
+    // A caller without tickets:read gets the customer, and FORBIDDEN where
+    // the tickets module refused it.
+    let crm_only = api.bearer(seeded.dev_token(&seeded.tenant, "customers:read"));
+    let res = query(
+        &crm_only,
+        &format!("{{ customer(id: \"{x}\") {{ name tickets(first: 1) {{ edges {{ node {{ id }} }} }} }} }}"),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(res.body["data"]["customer"]["name"], customer.body["name"]);
+    assert!(res.body["data"]["customer"]["tickets"].is_null(), "{res}");
+    assert_eq!(code(&res), "FORBIDDEN");
+    assert_eq!(
+        res.body["errors"][0]["path"],
+        json!(["customer", "tickets"])
+    );
 
     // Automatic persisted queries: the hash alone first, then with the
     // query, then the hash alone (also over GET).
