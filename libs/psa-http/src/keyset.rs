@@ -11,20 +11,24 @@
 //! filter, so that a page costs the same in a tenant of any size
 //! (`services/psa/tests/plans.rs` checks the plans).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
-use sqlx::{Execute, FromRow, PgConnection, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
+
+mod cursor;
+mod per;
 
 pub use crate::id_list::IDS_MAX;
 use crate::id_list::{IdList, parse_ids};
 use crate::pagination::Page;
 use crate::problem::Problem;
+pub use cursor::{cursor_after, id_cursor};
+use cursor::{decode_cursor, encode_cursor, invalid_cursor};
+pub use per::PerFilters;
+use per::{Per, invalid_per, per};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -120,42 +124,6 @@ impl SortValue {
     }
 }
 
-fn invalid_cursor() -> Problem {
-    Problem::bad_request(
-        "the cursor is not one this list issued (edited, truncated or from another sort)",
-    )
-    .with_code("invalid_cursor")
-}
-
-/// What a cursor carries: `[sort, value, id, checksum]` as base64url JSON.
-fn checksum(sort: &str, value: &str, id: &Uuid) -> String {
-    let mut h = Sha256::new();
-    for part in [sort.as_bytes(), &[0], value.as_bytes(), &[0], id.as_bytes()] {
-        h.update(part);
-    }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn encode_cursor(sort: &str, value: &SortValue, id: Uuid) -> String {
-    let v = value.encode();
-    let sum = checksum(sort, &v, &id);
-    let json = serde_json::json!([sort, v, id, sum]);
-    URL_SAFE_NO_PAD.encode(json.to_string())
-}
-
-fn decode_cursor(raw: &str) -> Result<(String, String, Uuid), Problem> {
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid_cursor())?;
-    let (sort, value, id, sum): (String, String, Uuid, String) =
-        serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
-    if checksum(&sort, &value, &id) != sum {
-        return Err(invalid_cursor());
-    }
-    Ok((sort, value, id))
-}
-
 /// The paging parameters every list takes. Parsed by hand so that each bad
 /// value gets its own 400 with a code.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -182,59 +150,6 @@ pub struct PageParams {
     /// rows of each.
     #[param(max_length = 64)]
     pub per: Option<String>,
-}
-
-/// The `*_id` filters of a list that it can be read per value of
-/// (`per=customer_id`: the first `limit` rows of each customer named by
-/// `customer_id=a,b,…`, in one request), for lists of children that a
-/// client (the GraphQL layer) reads for many parents at once.
-pub trait PerFilters {
-    /// The filters `per` may name. Each is a constant of the module and
-    /// the name of the column it filters, so it may be written into SQL.
-    const PER: &'static [&'static str];
-    /// The ids the request gives the filter `name` (one of [`Self::PER`]).
-    /// The one `per` names is then the per join's, not the select's
-    /// (`IdList::push_filter`): call [`PageParams::keyset_per`] before
-    /// building the select.
-    fn per_ids(&self, name: &str) -> Option<&IdList>;
-}
-
-/// Implements [`PerFilters`] for a list's filters struct whose named
-/// fields are `Option<IdList>` filters, each named as its column:
-/// `psa_http::per_filters!(TicketFilters: customer_id, contact_id, asset_id);`
-#[macro_export]
-macro_rules! per_filters {
-    ($filters:ty: $($field:ident),+ $(,)?) => {
-        impl $crate::keyset::PerFilters for $filters {
-            const PER: &'static [&'static str] = &[$(stringify!($field)),+];
-            fn per_ids(&self, name: &str) -> Option<&$crate::id_list::IdList> {
-                match name {
-                    $(stringify!($field) => self.$field.as_ref(),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-/// A list without such filters (`per` is refused).
-impl PerFilters for () {
-    const PER: &'static [&'static str] = &[];
-    fn per_ids(&self, _: &str) -> Option<&IdList> {
-        None
-    }
-}
-
-/// A page read per value of a filter: the column and the ids, each once,
-/// in the order the request named them.
-#[derive(Debug, Clone)]
-struct Per {
-    column: &'static str,
-    ids: Vec<Uuid>,
-}
-
-fn invalid_per(detail: impl Into<String>) -> Problem {
-    Problem::bad_request(detail).with_code("invalid_per")
 }
 
 /// A validated page request, ready to extend a query.
@@ -355,40 +270,6 @@ impl PageParams {
     }
 }
 
-/// `per=name`: one of `F`'s filters, given.
-fn per<F: PerFilters>(name: &str, filters: &F) -> Result<Per, Problem> {
-    let Some(column) = F::PER.iter().copied().find(|f| *f == name) else {
-        let detail = if F::PER.is_empty() {
-            "this list cannot be read per filter (per)".to_owned()
-        } else {
-            format!("per must be one of {}", F::PER.join(", "))
-        };
-        return Err(invalid_per(detail).with_extension("allowed", F::PER));
-    };
-    let given = filters
-        .per_ids(column)
-        .ok_or_else(|| invalid_per(format!("per={column} needs the filter {column}")))?;
-    given.join();
-    let mut ids = given.ids().to_vec();
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| seen.insert(*id));
-    Ok(Per { column, ids })
-}
-
-/// The cursor a list sorted by `sort` (`created_at`, `-id`, …) issues
-/// after the row `id` whose sort column holds `value`: for a component
-/// that pages such a list from a row it knows (GraphQL's connections).
-pub fn cursor_after(sort: &str, value: &SortValue, id: Uuid) -> String {
-    encode_cursor(sort, value, id)
-}
-
-/// [`cursor_after`] for an id-ordered list (`sort=id`, or `-id` when
-/// `descending`).
-pub fn id_cursor(descending: bool, id: Uuid) -> String {
-    let sort = if descending { "-id" } else { "id" };
-    cursor_after(sort, &SortValue::Uuid(id), id)
-}
-
 impl Keyset {
     /// A list ordered by id only (UUID v7: creation order), no other sort offered.
     pub fn by_id(params: &PageParams) -> Result<Keyset, Problem> {
@@ -488,27 +369,7 @@ impl Keyset {
             self.push_order(&mut qb);
             return Ok(qb);
         };
-        // The select goes inside the lateral join: its bound values stay
-        // the first ones ($1…), the ids and the limit come after them.
-        let select = qb.sql();
-        let values = qb
-            .build()
-            .take_arguments()
-            .map_err(sqlx::Error::Encode)?
-            .unwrap_or_default();
-        let mut outer = QueryBuilder::with_arguments("select per_rows.* from unnest(", values);
-        outer
-            .push_bind(per.ids.clone())
-            .push("::uuid[]) with ordinality as per_value (id, ord) cross join lateral (")
-            .push(select.as_str())
-            .push(format!(" and {} = per_value.id", per.column))
-            .push(format!(" order by {} limit ", self.order("")))
-            .push_bind(self.limit)
-            .push(format!(
-                ") as per_rows order by per_value.ord, {}",
-                self.order("per_rows.")
-            ));
-        Ok(outer)
+        self.per_query(qb, per)
     }
 
     /// The page from the `limit + 1` rows fetched; `key` gives a row's

@@ -1,6 +1,9 @@
 //! Page requests, cursors and their refusals.
 
+use super::cursor::checksum;
 use super::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
 
 const SORTS: &[SortField] = &[
