@@ -9,6 +9,7 @@ pub mod cost;
 pub mod downstream;
 pub mod http;
 pub mod loaders;
+pub mod measure;
 pub mod page;
 pub mod schema;
 pub mod types;
