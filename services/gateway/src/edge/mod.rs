@@ -116,7 +116,7 @@ pub fn app(
         )
         .route(
             "/graphql/assets/{file}",
-            axum::routing::get(crate::graphql::http::asset),
+            axum::routing::get(crate::graphql::graphiql::asset),
         )
         .with_state(state.clone());
     let router = Router::new()

@@ -1,32 +1,31 @@
 //! `/graphql`: `POST` a query (JSON: `query`, `operationName`, `variables`,
 //! `extensions`), `GET` one as query parameters (queries only: a mutation
-//! over GET is 405), Apollo's automatic persisted queries on both, and
-//! GraphiQL for a browser's `GET /graphql` — its scripts and styles served
-//! from the binary under `/graphql/assets/`, nothing from elsewhere.
+//! over GET is 405), Apollo's automatic persisted queries on both
+//! ([`super::persisted`]), and GraphiQL for a browser's `GET /graphql`
+//! ([`super::graphiql`]).
 //!
 //! Each request gets its own downstream client, data loader and cost gate
 //! (never shared: a loader's cache holds what one caller may see). The
 //! query's cost is drawn from the caller's rate-limit bucket; a caller out
 //! of quota gets `RATE_LIMITED` with HTTP 429 and `Retry-After`.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
-use axum::extract::{ConnectInfo, FromRequest, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use psa_http::Problem;
 use psa_http::layers::RouteLabel;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-use super::cost::{Gate, coded};
+use super::cost::Gate;
 use super::downstream::Downstream;
+use super::graphiql::page;
+use super::persisted::Persisted;
 use super::schema::{PsaSchema, schema};
 use crate::edge::forward::{identify, rate_headers};
 use crate::ratelimit::Source;
@@ -47,84 +46,14 @@ impl Default for Graphql {
     }
 }
 
-/// The page's policy: its own scripts only; GraphiQL's stylesheet embeds
-/// its fonts as `data:` URLs and a dialog inserts one `<style>` element
-/// (static/graphiql/README.md says why each source is needed).
-const PAGE_CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; \
-                        font-src 'self' data:; img-src 'self' data:; frame-ancestors 'none'";
-
-/// The files of `static/graphiql` the page loads, with their types.
-const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "graphiql.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/graphiql/graphiql.min.js"),
-    ),
-    (
-        "graphiql.min.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../static/graphiql/graphiql.min.css"),
-    ),
-    (
-        "react.production.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/graphiql/react.production.min.js"),
-    ),
-    (
-        "react-dom.production.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/graphiql/react-dom.production.min.js"),
-    ),
-    (
-        "init.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/graphiql/init.js"),
-    ),
-    (
-        "page.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../static/graphiql/page.css"),
-    ),
-];
-
-const PAGE: &str = include_str!("../../static/graphiql/index.html");
-
-/// `GET /graphql/assets/{file}`.
-pub async fn asset(Path(file): Path<String>) -> Response {
-    let Some((_, content_type, bytes)) = ASSETS.iter().find(|(name, ..)| *name == file) else {
-        return Problem::not_found().into_response();
-    };
-    (
-        [
-            (header::CONTENT_TYPE, *content_type),
-            // The files change only with the binary; a day is short enough.
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        *bytes,
-    )
-        .into_response()
-}
-
-fn page() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        PAGE,
-    )
-        .into_response()
-}
-
 /// A request as the GraphQL-over-HTTP convention carries it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Body {
-    query: Option<String>,
-    operation_name: Option<String>,
-    variables: Option<serde_json::Value>,
-    extensions: Option<serde_json::Value>,
+    pub query: Option<String>,
+    pub operation_name: Option<String>,
+    pub variables: Option<serde_json::Value>,
+    pub extensions: Option<serde_json::Value>,
 }
 
 /// The same in a `GET`'s query string (`variables` and `extensions` as JSON).
@@ -333,185 +262,9 @@ fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     ty == Some(OperationType::Mutation)
 }
 
-/// A persisted query's key: the tenant and the query's SHA-256.
-type PersistedKey = (Option<Uuid>, [u8; 32]);
-
-/// Apollo's automatic persisted queries: a client sends the SHA-256 of its
-/// query (`extensions.persistedQuery.sha256Hash`); a hash the gateway does
-/// not know is answered `PERSISTED_QUERY_NOT_FOUND`, and the client sends
-/// it again with the query, which is then kept. Kept per tenant (one
-/// tenant cannot learn what another runs), queries of at most
-/// [`Self::MAX_QUERY_BYTES`], at most [`Self::MAX_ENTRIES`] of them and
-/// [`Self::MAX_BYTES`] in all, the oldest leaving first; in this process
-/// only (a second gateway asks for the query once more).
-#[derive(Default)]
-struct Persisted {
-    store: Mutex<Store>,
-}
-
-#[derive(Default)]
-struct Store {
-    queries: HashMap<PersistedKey, Arc<str>>,
-    /// Keys in the order they were kept.
-    order: VecDeque<PersistedKey>,
-    bytes: usize,
-}
-
-impl Store {
-    fn keep(&mut self, key: PersistedKey, query: &str) {
-        if self.queries.contains_key(&key) {
-            return;
-        }
-        while self.queries.len() >= Persisted::MAX_ENTRIES
-            || self.bytes + query.len() > Persisted::MAX_BYTES
-        {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(q) = self.queries.remove(&oldest) {
-                self.bytes -= q.len();
-            }
-        }
-        self.bytes += query.len();
-        self.order.push_back(key);
-        self.queries.insert(key, Arc::from(query));
-    }
-}
-
-impl Persisted {
-    const MAX_ENTRIES: usize = 10_000;
-    const MAX_QUERY_BYTES: usize = 64 * 1024;
-    const MAX_BYTES: usize = 16 * 1024 * 1024;
-
-    /// The query the request runs.
-    fn resolve(&self, tenant: Option<Uuid>, body: &Body) -> Result<String, ServerError> {
-        let hash = match persisted_hash(body.extensions.as_ref())? {
-            None => {
-                return body.query.clone().ok_or_else(|| {
-                    coded(
-                        ServerError::new("a query is required", None),
-                        "GRAPHQL_PARSE_FAILED",
-                    )
-                });
-            }
-            Some(h) => h,
-        };
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        match &body.query {
-            Some(q) => {
-                let digest: [u8; 32] = Sha256::digest(q.as_bytes()).into();
-                if digest != hash {
-                    return Err(coded(
-                        ServerError::new("provided sha does not match query", None),
-                        "PERSISTED_QUERY_HASH_MISMATCH",
-                    ));
-                }
-                if q.len() <= Self::MAX_QUERY_BYTES {
-                    store.keep((tenant, hash), q);
-                }
-                Ok(q.clone())
-            }
-            None => store
-                .queries
-                .get(&(tenant, hash))
-                .map(|q| q.to_string())
-                .ok_or_else(|| {
-                    coded(
-                        ServerError::new("PersistedQueryNotFound", None),
-                        "PERSISTED_QUERY_NOT_FOUND",
-                    )
-                }),
-        }
-    }
-}
-
-/// `extensions.persistedQuery` (version 1, a hex SHA-256), if given.
-fn persisted_hash(extensions: Option<&serde_json::Value>) -> Result<Option<[u8; 32]>, ServerError> {
-    let Some(pq) = extensions.and_then(|e| e.get("persistedQuery")) else {
-        return Ok(None);
-    };
-    let bad = |m: &str| coded(ServerError::new(m, None), "PERSISTED_QUERY_INVALID");
-    if pq.get("version").and_then(|v| v.as_i64()) != Some(1) {
-        return Err(bad("persistedQuery.version must be 1"));
-    }
-    let hex = pq
-        .get("sha256Hash")
-        .and_then(|h| h.as_str())
-        .ok_or_else(|| bad("persistedQuery.sha256Hash is required"))?;
-    let mut hash = [0u8; 32];
-    let digits = hex.as_bytes();
-    let ok = digits.len() == 64
-        && digits.iter().all(u8::is_ascii_hexdigit)
-        && hash.iter_mut().zip(digits.chunks(2)).all(|(b, pair)| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .map(|v| *b = v)
-                .is_some()
-        });
-    if !ok {
-        return Err(bad("persistedQuery.sha256Hash must be 64 hex digits"));
-    }
-    Ok(Some(hash))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn body(query: Option<&str>, hash: &str) -> Body {
-        Body {
-            query: query.map(str::to_owned),
-            extensions: Some(serde_json::json!({
-                "persistedQuery": {"version": 1, "sha256Hash": hash}
-            })),
-            ..Body::default()
-        }
-    }
-
-    #[test]
-    fn persisted_queries_round_trip_per_tenant() {
-        let p = Persisted::default();
-        let q = "{ customers(first: 1) { edges { cursor } } }";
-        let hash: String = Sha256::digest(q.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let tenant = Some(Uuid::now_v7());
-        let missing = p.resolve(tenant, &body(None, &hash)).unwrap_err();
-        assert_eq!(
-            missing.extensions.unwrap().get("code"),
-            Some(&async_graphql::Value::from("PERSISTED_QUERY_NOT_FOUND"))
-        );
-        assert_eq!(p.resolve(tenant, &body(Some(q), &hash)).unwrap(), q);
-        assert_eq!(p.resolve(tenant, &body(None, &hash)).unwrap(), q);
-        // Another tenant has not registered it.
-        assert!(p.resolve(Some(Uuid::now_v7()), &body(None, &hash)).is_err());
-        // A query that is not the hash's is refused and not kept.
-        let other = "{ customers(first: 2) { edges { cursor } } }";
-        assert!(p.resolve(tenant, &body(Some(other), &hash)).is_err());
-        assert!(p.resolve(tenant, &body(None, "00")).is_err());
-    }
-
-    #[test]
-    fn the_oldest_persisted_queries_leave_first() {
-        let mut store = Store::default();
-        let key = |i: u32| (None, Sha256::digest(i.to_be_bytes()).into());
-        let big = "x".repeat(Persisted::MAX_QUERY_BYTES);
-        let fit = Persisted::MAX_BYTES / big.len();
-        for i in 0..=fit as u32 {
-            store.keep(key(i), &big);
-        }
-        assert_eq!(store.queries.len(), fit);
-        assert!(store.bytes <= Persisted::MAX_BYTES);
-        assert!(!store.queries.contains_key(&key(0)), "the first left");
-        assert!(store.queries.contains_key(&key(fit as u32)));
-        for i in 0..Persisted::MAX_ENTRIES as u32 + 5 {
-            store.keep(key(1_000_000 + i), "{ a }");
-        }
-        assert_eq!(store.queries.len(), Persisted::MAX_ENTRIES);
-        assert_eq!(store.order.len(), Persisted::MAX_ENTRIES);
-    }
 
     #[test]
     fn mutations_are_told_apart() {
@@ -520,16 +273,5 @@ mod tests {
         assert!(is_mutation("query A { a } mutation B { b }", Some("B")));
         assert!(!is_mutation("query A { a } mutation B { b }", Some("A")));
         assert!(!is_mutation("not graphql", None));
-    }
-
-    #[test]
-    fn every_asset_the_page_loads_is_served() {
-        for src in PAGE
-            .split('"')
-            .filter_map(|s| s.strip_prefix("/graphql/assets/"))
-        {
-            assert!(ASSETS.iter().any(|(name, ..)| *name == src), "{src}");
-        }
-        assert!(PAGE.contains("/graphql/assets/init.js"));
     }
 }

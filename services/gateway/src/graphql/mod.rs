@@ -7,10 +7,12 @@
 
 pub mod cost;
 pub mod downstream;
+pub mod graphiql;
 pub mod http;
 pub mod loaders;
 pub mod measure;
 pub mod page;
+pub mod persisted;
 pub mod schema;
 pub mod types;
 
