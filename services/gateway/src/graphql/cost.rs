@@ -68,7 +68,7 @@ impl Gate {
 
     /// Draws one unit for a request that never reached validation (it
     /// did not parse, or exceeded a limit): refusing it costs something too.
-    pub async fn charge_unit(&self) {
+    async fn charge_unit(&self) {
         self.state().requested = Some(1);
         let _ = self.charge(1).await;
     }

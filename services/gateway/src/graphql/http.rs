@@ -215,11 +215,6 @@ async fn execute(
     let request = request.data(gate.clone()).data(downstream).data(loaders);
     let response = fetches.alongside(graphql.schema.execute(request)).await;
 
-    // A request the limits never saw (it failed before parsing) still
-    // draws one request, so malformed queries are not free.
-    if gate.snapshot().requested.is_none() {
-        gate.charge_unit().await;
-    }
     let state_now = gate.snapshot();
     let status = match state_now.refused {
         Some((_, Source::Closed)) => {

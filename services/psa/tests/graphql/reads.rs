@@ -150,6 +150,11 @@ async fn over_the_limits_or_malformed_nothing_reaches_a_module() {
     assert!(unknown.status.is_client_error(), "{unknown}");
     let garbled = query(&api, "{ customers(first: 1) { edges { node { id ").await;
     assert_eq!(code(&garbled), "GRAPHQL_PARSE_FAILED", "{garbled}");
+    // Even a query that does not parse draws from the caller's bucket.
+    assert!(
+        garbled.body["extensions"]["cost"]["remaining"].is_u64(),
+        "{garbled}"
+    );
     let nobody = api
         .anonymous()
         .post("/graphql", json!({"query": "{ __typename }"}))
